@@ -1,0 +1,77 @@
+# Every habit of the project is a target here. `make local` and `make test` bootstrap .venv themselves
+# from nothing but Python 3.11+.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& { command -v $$p; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed-stamp
+STACK ?= imagegen
+ENV ?= default
+
+.PHONY: help venv local test unit lint fmt typecheck validate build deploy deploy-prod bench bench-quick clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt core/requirements.txt cli/pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11, python3.12 or python3.13 on PATH)"; exit 1; }
+	@echo "creating $(VENV) with $(PYTHON)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -r requirements-dev.txt -e ./cli
+	@touch $@
+
+venv: $(STAMP) ## create .venv with the runtime and development dependencies
+
+$(TOOLS_STAMP): requirements-tools.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required"; exit 1; }
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	@$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
+	@touch $@
+
+local: $(STAMP) ## run the whole system offline: AWS emulation, Bedrock stand-in, API on :3000, queue worker
+	$(PY) -m local
+
+test: $(STAMP) ## run every test (unit, integration, infra, e2e, CLI)
+	$(PY) -m pytest
+
+unit: $(STAMP) ## run the fast tests only
+	$(PY) -m pytest tests/unit
+
+lint: $(STAMP) ## ruff (lint + format check), mypy, cfn-lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+
+fmt: $(STAMP) ## format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+validate: $(TOOLS_STAMP) ## sam validate --lint
+	$(TOOLS)/bin/sam validate --lint
+
+build: $(TOOLS_STAMP) ## sam build (needs python3.13 on PATH, e.g. from pyenv)
+	./scripts/with-python313 $(TOOLS)/bin/sam build
+
+deploy: build ## sam deploy to the default (dev) environment; first time: make deploy ARGS=--guided
+	$(TOOLS)/bin/sam deploy --config-env $(ENV) $(ARGS)
+
+deploy-prod: build ## sam deploy to the prod environment
+	$(TOOLS)/bin/sam deploy --config-env prod $(ARGS)
+
+bench: $(STAMP) ## run the benchmarks and print the table
+	$(PY) -m bench
+
+bench-quick: $(STAMP) ## run the benchmarks in quick mode (CI keeps them working)
+	$(PY) -m bench --quick
+
+clean: ## remove build output and local state (keeps the virtualenvs)
+	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,62 @@
+"""InvokeModel, and the translation of Bedrock's exceptions into our error taxonomy."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
+
+from imagegen_core.errors import ContentFilteredError, ImageGenError, ModelError, ThrottledError
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+_THROTTLING = {"ThrottlingException", "ServiceQuotaExceededException", "ModelNotReadyException", "TooManyRequestsException"}
+_PASSING = {"ModelTimeoutException", "ServiceUnavailableException", "InternalServerException", "ModelErrorException"}
+
+
+def invoke(client: BedrockRuntimeClient, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Call the model and return its decoded JSON answer."""
+    try:
+        response = client.invoke_model(
+            modelId=model_id, body=json.dumps(body), contentType="application/json", accept="application/json"
+        )
+        payload = response["body"].read()
+    except ClientError as exc:
+        raise error_from(exc, model_id, client.meta.region_name) from exc
+    except (ReadTimeoutError, ConnectionError) as exc:
+        raise ModelError(f"model {model_id} did not answer in time ({exc})", transient=True) from exc
+    except BotoCoreError as exc:
+        raise ModelError(f"calling model {model_id} failed: {exc}", transient=True) from exc
+    try:
+        decoded = json.loads(payload)
+    except ValueError as exc:
+        raise ModelError(f"model {model_id} answered with a body that is not JSON", transient=True) from exc
+    if not isinstance(decoded, dict):
+        raise ModelError(f"model {model_id} answered with an unexpected body", transient=True)
+    return decoded
+
+
+def error_from(exc: ClientError, model_id: str, region: str) -> ImageGenError:
+    code = exc.response.get("Error", {}).get("Code", "")
+    message = exc.response.get("Error", {}).get("Message", "") or str(exc)
+    how_to_change = (
+        f"Choose another model with the ModelId stack parameter or the MODEL_ID variable "
+        f"(e.g. stability.sd3-5-large-v1:0) and check model access in the Bedrock console of {region}."
+    )
+    if code in _THROTTLING:
+        return ThrottledError(f"Bedrock is throttling requests to {model_id}; try again later")
+    if code in _PASSING:
+        return ModelError(f"model {model_id} failed ({code}): {message}", transient=True)
+    if "content filter" in message.lower() or "blocked by our content" in message.lower():
+        return ContentFilteredError(f"the model's content filter blocked the request: {message}")
+    if code == "AccessDeniedException":
+        return ModelError(f"access to model {model_id} in {region} is denied: {message}. {how_to_change}", transient=False)
+    if code == "ResourceNotFoundException" or "end of its life" in message.lower():
+        return ModelError(
+            f"model {model_id} is not available in {region} (not found, legacy or past end of life): "
+            f"{message}. {how_to_change}",
+            transient=False,
+        )
+    return ModelError(f"model {model_id} rejected the request ({code}): {message}", transient=False)

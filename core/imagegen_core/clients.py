@@ -1,0 +1,67 @@
+"""boto3 clients, created lazily once per container and shared by every thread.
+
+Endpoints come only from the standard ``AWS_ENDPOINT_URL_*`` variables, which boto3 reads itself,
+so the same code talks to AWS, to moto or to the local Bedrock stand-in.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
+_lock = threading.Lock()
+_clients: dict[tuple[Any, ...], Any] = {}
+
+
+def s3_client() -> S3Client:
+    return _client(("s3",), lambda: _new("s3", retries={"max_attempts": 5, "mode": "standard"}))
+
+
+def sqs_client() -> SQSClient:
+    return _client(("sqs",), lambda: _new("sqs", retries={"max_attempts": 5, "mode": "standard"}))
+
+
+def bedrock_client(region: str, max_attempts: int, read_timeout: int) -> BedrockRuntimeClient:
+    """Bedrock throttles often: the standard retry mode backs off with jitter for ``max_attempts``."""
+    return _client(
+        ("bedrock-runtime", region, max_attempts, read_timeout),
+        lambda: _new(
+            "bedrock-runtime",
+            region_name=region,
+            retries={"max_attempts": max_attempts, "mode": "standard"},
+            read_timeout=read_timeout,
+            connect_timeout=5,
+        ),
+    )
+
+
+def reset_clients() -> None:
+    """Forget every client (tests use it to start from a clean container)."""
+    with _lock:
+        _clients.clear()
+
+
+def _client(key: tuple[Any, ...], create: Any) -> Any:
+    client = _clients.get(key)
+    if client is None:
+        with _lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = create()
+    return client
+
+
+def _new(service: str, region_name: str | None = None, **config: Any) -> Any:
+    import boto3  # imported on first use: nothing reaches for AWS at import time
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name=region_name,
+        config=Config(signature_version="s3v4" if service == "s3" else None, max_pool_connections=50, **config),
+    )

@@ -1,0 +1,113 @@
+"""generate(): family -> Bedrock -> S3. The only orchestration, shared by both entry points."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from dataclasses import dataclass
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from imagegen_core import bedrock
+from imagegen_core.clients import bedrock_client, s3_client
+from imagegen_core.config import Settings, get_settings, get_worker_settings
+from imagegen_core.errors import ModelError, RequestValidationError
+from imagegen_core.families import family_for
+from imagegen_core.models import SEED_MAX, GenerationRequest
+from imagegen_core.observability import logger, metrics, prompt_hash, tracer
+from imagegen_core.storage import ImageStore, StoredImage, png_size
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    model_id: str
+    seed: int
+    images: list[StoredImage]
+    bedrock_called: bool
+
+
+class ImageService:
+    def __init__(self, settings: Settings, bedrock_runtime: object, store: ImageStore) -> None:
+        self.settings = settings
+        self.family = family_for(settings.model_id)
+        self.store = store
+        self._bedrock = bedrock_runtime
+
+    def validate(self, request: GenerationRequest) -> None:
+        """Apply the model family's rules (sizes, counts) on top of the common ones."""
+        problems = self.family.check(request)
+        if problems:
+            fields = ", ".join(sorted({p["field"] for p in problems}))
+            raise RequestValidationError(f"invalid request for model {self.settings.model_id}: check {fields}", problems)
+
+    @tracer.capture_method(capture_response=False)
+    def generate(self, request: GenerationRequest, job_id: str, request_id: str, *, resume: bool = False) -> GenerationResult:
+        """Generate the request's images and store them under ``job_id``.
+
+        With ``resume`` (queue redeliveries), images already stored for the job are kept: when all
+        exist, Bedrock is not called at all; otherwise only the missing ones are written.
+        """
+        self.validate(request)
+        seed = request.seed if request.seed is not None else secrets.randbelow(SEED_MAX + 1)
+        keys = [self.store.key_for(job_id, index, seed) for index in range(request.number_of_images)]
+        existing = self.store.existing_keys(job_id) if resume else set()
+        if existing.issuperset(keys):
+            logger.info("images already stored; Bedrock not called", extra={"job_id": job_id})
+            images = [StoredImage(self.store.bucket, key, request.width, request.height) for key in keys]
+            return GenerationResult(self.settings.model_id, seed, images, bedrock_called=False)
+
+        encoded = self._invoke(request, seed)
+        if len(encoded) < len(keys):
+            raise ModelError(f"the model returned {len(encoded)} of {len(keys)} images", transient=True)
+        metadata = {
+            "model-id": self.settings.model_id,
+            "seed": str(seed),
+            "request-id": request_id,
+            "prompt-sha256": prompt_hash(request.prompt),
+        }
+        stored = []
+        for index, key in enumerate(keys):
+            data = base64.b64decode(encoded[index])
+            encoded[index] = ""  # drop the base64 text as soon as it is decoded
+            if key in existing:
+                stored.append(StoredImage(self.store.bucket, key, *png_size(data)))
+                continue
+            stored.append(self.store.put_png(key, data, metadata))
+            del data
+        metrics.add_metric(name="ImagesGenerated", unit=MetricUnit.Count, value=len(keys) - len(existing))
+        return GenerationResult(self.settings.model_id, seed, stored, bedrock_called=True)
+
+    def _invoke(self, request: GenerationRequest, seed: int) -> list[str]:
+        body = self.family.build_body(request, seed)
+        started = time.perf_counter()
+        try:
+            answer = bedrock.invoke(self._bedrock, self.settings.model_id, body)  # type: ignore[arg-type]
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            metrics.add_metric(name="BedrockLatency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+        return self.family.parse_response(answer)
+
+
+_service: ImageService | None = None
+
+
+def default_service() -> ImageService:
+    """The container's service: settings validated and clients created on first use, then reused."""
+    global _service
+    if _service is None:
+        settings = get_settings()
+        client = bedrock_client(
+            settings.bedrock_region, settings.bedrock_max_attempts, settings.bedrock_read_timeout_seconds
+        )
+        store = ImageStore(s3_client(), settings.bucket_name, settings.image_prefix, settings.presign_expiry_seconds)
+        _service = ImageService(settings, client, store)
+    return _service
+
+
+def reset_default_service() -> None:
+    """Forget the container's service and settings (tests use it between environments)."""
+    global _service
+    _service = None
+    get_settings.cache_clear()
+    get_worker_settings.cache_clear()

@@ -1,0 +1,112 @@
+"""Fixtures shared by every test: a clean AWS-less environment, moto, the Bedrock stand-in, events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from imagegen_core.clients import reset_clients
+from imagegen_core.observability import metrics
+from imagegen_core.service import reset_default_service
+from local.bedrock_standin import BedrockStandin, StandinSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+BUCKET = "imagegen-test-bucket"
+REGION = "eu-west-1"
+
+
+@dataclass
+class LambdaContext:
+    """The parts of Lambda's context object that Powertools and our handlers read."""
+
+    function_name: str = "imagegen-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:000000000000:function:imagegen-test"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    remaining_ms: int = 300_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """An event from events/ (the same files `sam local invoke -e` uses)."""
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def api_event(body: Any, *, raw: str | None = None, request_id: str | None = None) -> dict[str, Any]:
+    """The API event of events/api_generate_image.json with another body and a fresh request id."""
+    event = load_event("api_generate_image")
+    event["body"] = raw if raw is not None else json.dumps(body)
+    event["requestContext"]["requestId"] = request_id or str(uuid.uuid4())
+    return event
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No real credentials, no real endpoints, a fresh container (settings, clients, metrics) per test."""
+    for name in list(__import__("os").environ):
+        if name.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "IMAGEGEN_", "SQS_QUEUE")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "imagegen")
+    monkeypatch.setenv("BUCKET_NAME", BUCKET)
+    monkeypatch.setenv("MODEL_ID", "amazon.titan-image-generator-v1")
+    monkeypatch.setenv("BEDROCK_REGION", "us-east-1")
+    monkeypatch.setenv("IMAGE_PREFIX", "team-a")
+    monkeypatch.setenv("BEDROCK_MAX_ATTEMPTS", "1")
+    _fresh_container()
+    yield
+    _fresh_container()
+
+
+def _fresh_container() -> None:
+    from aws_lambda_powertools.metrics.provider.cold_start import reset_cold_start_flag
+
+    reset_default_service()
+    reset_clients()
+    metrics.clear_metrics()
+    reset_cold_start_flag()
+
+
+@pytest.fixture(scope="session")
+def standin_server() -> Iterator[BedrockStandin]:
+    server = BedrockStandin(StandinSettings(), host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def standin(standin_server: BedrockStandin, monkeypatch: pytest.MonkeyPatch) -> BedrockStandin:
+    """The Bedrock stand-in, reset to its defaults, reached through AWS_ENDPOINT_URL_BEDROCK_RUNTIME."""
+    standin_server.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", standin_server.url)
+    return standin_server
+
+
+@pytest.fixture
+def aws(standin: BedrockStandin) -> Iterator[Any]:
+    """moto in-process for S3/SQS/SNS with the bucket created; Bedrock calls pass through to the stand-in."""
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        yield s3
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()

@@ -1,0 +1,71 @@
+"""How Bedrock's exceptions (as botocore parses them) map onto our error codes."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from imagegen_core.bedrock import error_from
+from imagegen_core.errors import ContentFilteredError, ModelError, ThrottledError
+
+MODEL = "amazon.titan-image-generator-v1"
+
+
+def client_error(code: str, message: str, status: int) -> ClientError:
+    response = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, "InvokeModel")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("ThrottlingException", 429), ("ServiceQuotaExceededException", 400), ("ModelNotReadyException", 429)],
+)
+def test_throttling_is_throttled_and_transient(code: str, status: int) -> None:
+    error = error_from(client_error(code, "Too many requests", status), MODEL, "us-east-1")
+    assert isinstance(error, ThrottledError)
+    assert (error.code, error.status, error.transient) == ("throttled", 429, True)
+
+
+@pytest.mark.parametrize(
+    "code", ["ModelTimeoutException", "ServiceUnavailableException", "InternalServerException", "ModelErrorException"]
+)
+def test_passing_model_failures_are_transient_model_errors(code: str) -> None:
+    error = error_from(client_error(code, "try later", 500), MODEL, "us-east-1")
+    assert (error.code, error.status, error.transient) == ("model_error", 502, True)
+    assert MODEL in error.message
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("AccessDeniedException", "You don't have access to the model with the specified model ID."),
+        ("ResourceNotFoundException", "This model version has reached the end of its life."),
+        ("ResourceNotFoundException", "Access denied. This Model is marked by provider as Legacy"),
+        ("ValidationException", "This model version has reached the end of its life."),
+    ],
+)
+def test_an_unusable_model_is_a_permanent_error_that_says_how_to_change_it(code: str, message: str) -> None:
+    # when
+    error = error_from(client_error(code, message, 404), MODEL, "us-east-1")
+
+    # then
+    assert isinstance(error, ModelError)
+    assert (error.code, error.status, error.transient) == ("model_error", 502, False)
+    assert MODEL in error.message and "us-east-1" in error.message
+    assert "ModelId stack parameter" in error.message
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["This request has been blocked by our content filters.", "The generated image has been blocked by our content filters."],
+)
+def test_moderation_refusals_are_content_filtered(message: str) -> None:
+    error = error_from(client_error("ValidationException", message, 400), MODEL, "us-east-1")
+    assert isinstance(error, ContentFilteredError)
+    assert (error.code, error.status, error.transient) == ("content_filtered", 422, False)
+
+
+def test_any_other_validation_error_is_a_permanent_model_error() -> None:
+    error = error_from(client_error("ValidationException", "Malformed input request", 400), MODEL, "us-east-1")
+    assert (error.code, error.transient) == ("model_error", False)
+    assert "Malformed input request" in error.message

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from imagegen_core.config import ConfigError, Settings
+
+VALID = {"BUCKET_NAME": "my-images", "IMAGE_PREFIX": "team-a"}
+
+
+def test_defaults_apply_when_only_the_bucket_is_given() -> None:
+    # given / when
+    settings = Settings.from_env({"BUCKET_NAME": "my-images"})
+
+    # then
+    assert settings.model_id == "amazon.titan-image-generator-v1"
+    assert settings.bedrock_region == "us-east-1"
+    assert settings.image_prefix == "images"
+    assert settings.presign_expiry_seconds == 3600
+
+
+def test_a_missing_bucket_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="BUCKET_NAME is required"):
+        Settings.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("BUCKET_NAME", "Not_A_Bucket", "not a valid S3 bucket name"),
+        ("MODEL_ID", "openai.dall-e-3", "unsupported model id"),
+        ("BEDROCK_REGION", "mars", "not an AWS region"),
+        ("IMAGE_PREFIX", "a//b", "segments"),
+        ("PRESIGN_EXPIRY_SECONDS", "0", "between 1 and 604800"),
+        ("PRESIGN_EXPIRY_SECONDS", "soon", "not an integer"),
+        ("BEDROCK_MAX_ATTEMPTS", "50", "between 1 and 10"),
+    ],
+)
+def test_a_bad_value_fails_naming_the_variable(name: str, value: str, reason: str) -> None:
+    # given
+    env = {**VALID, name: value}
+
+    # when / then
+    with pytest.raises(ConfigError, match=rf"{name}=.*{reason}"):
+        Settings.from_env(env)
+
+
+def test_the_prefix_loses_its_surrounding_slashes() -> None:
+    assert Settings.from_env({**VALID, "IMAGE_PREFIX": "/candidates/42/"}).image_prefix == "candidates/42"
+
+
+def test_stability_and_cross_region_model_ids_are_accepted() -> None:
+    assert Settings.from_env({**VALID, "MODEL_ID": "stability.sd3-5-large-v1:0"}).model_id.startswith("stability.")
+    assert Settings.from_env({**VALID, "MODEL_ID": "us.amazon.nova-canvas-v1:0"}).model_id == "us.amazon.nova-canvas-v1:0"
