@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from imagegen_core.clients import reset_clients
-from imagegen_core.observability import metrics
+from imagegen_core.observability import logger, metrics
 from imagegen_core.service import reset_default_service
 from local.bedrock_standin import BedrockStandin, StandinSettings
 
@@ -110,3 +111,13 @@ def aws(standin: BedrockStandin) -> Iterator[Any]:
 @pytest.fixture
 def lambda_context() -> LambdaContext:
     return LambdaContext()
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """What the Powertools logger writes (its handler keeps the stdout it had at import, so capsys misses it)."""
+    buffer = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
+    yield buffer
+    handler.setStream(previous)  # type: ignore[attr-defined]

@@ -19,21 +19,21 @@ _clients: dict[tuple[Any, ...], Any] = {}
 
 
 def s3_client() -> S3Client:
-    return _client(("s3",), lambda: _new("s3", retries={"max_attempts": 5, "mode": "standard"}))
+    return _client(("s3",), lambda: _new("s3", retries={"total_max_attempts": 5, "mode": "standard"}))
 
 
 def sqs_client() -> SQSClient:
-    return _client(("sqs",), lambda: _new("sqs", retries={"max_attempts": 5, "mode": "standard"}))
+    return _client(("sqs",), lambda: _new("sqs", retries={"total_max_attempts": 5, "mode": "standard"}))
 
 
 def bedrock_client(region: str, max_attempts: int, read_timeout: int) -> BedrockRuntimeClient:
-    """Bedrock throttles often: the standard retry mode backs off with jitter for ``max_attempts``."""
+    """Bedrock throttles often: the standard retry mode backs off with jitter, ``max_attempts`` calls in all."""
     return _client(
         ("bedrock-runtime", region, max_attempts, read_timeout),
         lambda: _new(
             "bedrock-runtime",
             region_name=region,
-            retries={"max_attempts": max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},
             read_timeout=read_timeout,
             connect_timeout=5,
         ),

@@ -4,6 +4,7 @@ the stand-in: one test (at least) for every status and error code of the API con
 from __future__ import annotations
 
 import base64
+import io
 import hashlib
 import json
 from typing import Any
@@ -20,7 +21,10 @@ Response = dict[str, Any]
 
 def invoke(event: dict[str, Any], context: LambdaContext) -> tuple[int, dict[str, Any], Response]:
     response = lambda_handler(event, context)
-    return response["statusCode"], response.get("headers") or {}, json.loads(response["body"])
+    # REST API (payload v1) answers may carry headers in either map; API Gateway merges them.
+    headers = dict(response.get("headers") or {})
+    headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
+    return response["statusCode"], headers, json.loads(response["body"])
 
 
 def assert_error(status: int, body: Response, expected_status: int, code: str, request_id: str) -> None:
@@ -144,7 +148,11 @@ def test_a_base64_encoded_body_is_decoded(aws: Any, standin: BedrockStandin, lam
 
 
 def test_the_prompt_is_not_logged_at_info(
-    aws: Any, standin: BedrockStandin, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
+    aws: Any,
+    standin: BedrockStandin,
+    lambda_context: LambdaContext,
+    logs: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # given
     prompt = "a very private prompt about my neighbour"
@@ -153,10 +161,12 @@ def test_the_prompt_is_not_logged_at_info(
     invoke(api_event({"prompt": prompt}), lambda_context)
 
     # then the logs carry its hash, not its text, and the metrics count the image
-    output = capsys.readouterr().out
-    assert prompt not in output
-    assert hashlib.sha256(prompt.encode()).hexdigest() in output
-    assert '"ImagesGenerated"' in output
+    log_text = logs.getvalue()
+    assert prompt not in log_text
+    assert hashlib.sha256(prompt.encode()).hexdigest() in log_text
+    metrics_text = capsys.readouterr().out
+    assert prompt not in metrics_text
+    assert '"ImagesGenerated":[1.0]' in metrics_text
 
 
 # --- 400 invalid_json ---------------------------------------------------------------------------
@@ -353,7 +363,7 @@ def test_a_bad_setting_is_a_500_and_the_log_names_the_variable(
     standin: BedrockStandin,
     lambda_context: LambdaContext,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    logs: io.StringIO,
 ) -> None:
     # given
     monkeypatch.setenv("PRESIGN_EXPIRY_SECONDS", "forever")
@@ -364,7 +374,7 @@ def test_a_bad_setting_is_a_500_and_the_log_names_the_variable(
     # then
     assert_error(status, body, 500, "internal_error", "r")
     assert "PRESIGN_EXPIRY_SECONDS" not in body["error"]["message"]
-    assert "PRESIGN_EXPIRY_SECONDS" in capsys.readouterr().out
+    assert "PRESIGN_EXPIRY_SECONDS='forever' is invalid" in logs.getvalue()
 
 
 # --- routing ----------------------------------------------------------------------------------------

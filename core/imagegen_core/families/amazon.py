@@ -22,8 +22,8 @@ SIZES: frozenset[tuple[int, int]] = frozenset(
 
 
 class AmazonImageFamily:
-    name = "amazon"
-    model_prefixes = ("amazon.titan-image-generator", "amazon.nova-canvas")
+    name: str = "amazon"
+    model_prefixes: tuple[str, ...] = ("amazon.titan-image-generator", "amazon.nova-canvas")
 
     def check(self, request: GenerationRequest) -> list[dict[str, str]]:
         if (request.width, request.height) in SIZES:

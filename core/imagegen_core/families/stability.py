@@ -23,8 +23,8 @@ _AMAZON_ONLY = ("cfg_scale", "quality")
 
 
 class StabilityFamily:
-    name = "stability"
-    model_prefixes = ("stability.",)
+    name: str = "stability"
+    model_prefixes: tuple[str, ...] = ("stability.",)
 
     def check(self, request: GenerationRequest) -> list[dict[str, str]]:
         problems = []
