@@ -1,0 +1,198 @@
+"""Where the CLI finds the API, the queue and the bucket.
+
+Each setting is taken from the first source that has it:
+
+1. a command-line flag (``--api-url``, ``--queue-url``, ...);
+2. an environment variable (``IMAGEGEN_API_URL``, ``SQS_QUEUE_URL``, ``AWS_REGION``, ...);
+3. the outputs of a deployed CloudFormation stack named with ``--stack`` (or ``IMAGEGEN_STACK``);
+4. the local stack's ``.local/endpoints.json`` (or ``--endpoints FILE``), which also brings the AWS
+   endpoint URL and fake credentials for the local AWS emulation. When the endpoint comes from this
+   file, so does the region (unless ``--region`` is given): the two belong together.
+
+A named stack replaces the endpoints file rather than being mixed with it: a deployed stack's queue
+must never be reached through the local emulation's endpoint. The stack is read only when a setting
+the command uses is still missing, so a fully configured call makes no extra request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from imagegen_cli.errors import ConfigError
+
+DEFAULT_ENDPOINTS_FILE = Path(".local/endpoints.json")
+LOCAL_CREDENTIALS = ("local", "local")  # the local stack's AWS emulation accepts any credentials
+
+
+@dataclass(frozen=True)
+class Flags:
+    """The configuration flags given on the command line (None when not given)."""
+
+    api_url: str | None = None
+    api_key: str | None = None
+    queue_url: str | None = None
+    dlq_url: str | None = None
+    bucket: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    stack: str | None = None
+    endpoints: Path | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command may need; ``sources`` says where each value came from."""
+
+    api_url: str | None = None
+    api_key: str | None = None
+    queue_url: str | None = None
+    dlq_url: str | None = None
+    bucket: str | None = None
+    image_prefix: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    credentials: tuple[str, str] | None = None
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def require(self, *names: str) -> None:
+        """Fail with one message naming every missing setting and how to provide it."""
+        missing = [name for name in names if getattr(self, name) is None]
+        if missing:
+            lines = [f"missing {_HOW_TO_PROVIDE[name][0]}: {_HOW_TO_PROVIDE[name][1]}" for name in missing]
+            lines.append(
+                "or name a deployed stack with --stack NAME [--region REGION], "
+                "or start the local stack with `make local` (it writes .local/endpoints.json)."
+            )
+            raise ConfigError("\n".join(lines))
+
+
+_HOW_TO_PROVIDE = {
+    "api_url": ("the API URL", "pass --api-url URL or set IMAGEGEN_API_URL (the stack's ApiUrl output)"),
+    "api_key": ("the API key", "pass --api-key KEY or set IMAGEGEN_API_KEY"),
+    "queue_url": ("the queue URL", "pass --queue-url URL or set SQS_QUEUE_URL (the stack's QueueUrl output)"),
+    "dlq_url": (
+        "the dead-letter queue URL",
+        "pass --dlq-url URL or set IMAGEGEN_DLQ_URL (the stack's DeadLetterQueueUrl output)",
+    ),
+    "bucket": ("the bucket name", "pass --bucket NAME or set IMAGEGEN_BUCKET (the stack's BucketName output)"),
+}
+
+# Settings from the environment, in order of preference within a setting.
+_ENV_NAMES = {
+    "api_url": ("IMAGEGEN_API_URL",),
+    "api_key": ("IMAGEGEN_API_KEY",),
+    "queue_url": ("SQS_QUEUE_URL",),
+    "dlq_url": ("IMAGEGEN_DLQ_URL",),
+    "bucket": ("IMAGEGEN_BUCKET",),
+    "image_prefix": ("IMAGEGEN_IMAGE_PREFIX",),
+    "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "endpoint_url": ("AWS_ENDPOINT_URL",),
+}
+
+# Keys of .local/endpoints.json for each setting.
+_FILE_KEYS = {
+    "api_url": "api_url",
+    "api_key": "api_key",
+    "queue_url": "queue_url",
+    "dlq_url": "dlq_url",
+    "bucket": "bucket",
+    "image_prefix": "image_prefix",
+    "region": "region",
+    "endpoint_url": "aws_endpoint_url",
+}
+
+# CloudFormation outputs of the deployed stack for each setting (the API key is read by its id).
+STACK_OUTPUTS = {
+    "api_url": "ApiUrl",
+    "queue_url": "QueueUrl",
+    "dlq_url": "DeadLetterQueueUrl",
+    "bucket": "BucketName",
+}
+API_KEY_ID_OUTPUT = "ApiKeyId"
+
+StackReader = Callable[[str, str | None, bool], dict[str, str]]
+"""(stack name, region, with API key) -> settings by name; see aws.read_stack_settings."""
+
+
+def resolve(
+    flags: Flags,
+    env: Mapping[str, str],
+    needs: Iterable[str],
+    read_stack: StackReader,
+    cwd: Path | None = None,
+    wants: Iterable[str] = (),
+) -> Settings:
+    """The settings for a command, from the first source that has each; fails if one it ``needs`` is missing.
+
+    ``wants`` names settings a command uses when they are there (the API key, the dead-letter queue):
+    like ``needs``, a missing one makes the stack's outputs worth reading.
+    """
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    _fill(values, sources, {name: getattr(flags, name, None) for name in _ENV_NAMES}, "flag")
+    _fill(values, sources, _from_env(env), "environment")
+    needs = list(needs)
+    missing = [name for name in [*needs, *wants] if values.get(name) is None]
+    stack = flags.stack or env.get("IMAGEGEN_STACK") or None
+    if stack:
+        if missing:
+            found = read_stack(stack, values.get("region"), "api_key" in missing)
+            _fill(values, sources, found, f"stack {stack}")
+    else:
+        local_credentials, file_region = _fill_from_endpoints_file(values, sources, flags.endpoints, cwd or Path.cwd())
+        if sources.get("endpoint_url", "").startswith("file "):
+            # The local emulation's region goes with its endpoint: an AWS_REGION meant for real AWS
+            # would look for the queue in another (empty) region of the emulation. A flag still wins.
+            if file_region and sources.get("region") != "flag":
+                values["region"], sources["region"] = file_region, sources["endpoint_url"]
+            if not env.get("AWS_ACCESS_KEY_ID"):
+                values["credentials"] = local_credentials
+    known = {f.name for f in fields(Settings)}
+    settings = Settings(**{name: value for name, value in values.items() if name in known}, sources=sources)
+    settings.require(*needs)
+    return settings
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name, variables in _ENV_NAMES.items():
+        found[name] = next((env[v].strip() for v in variables if env.get(v, "").strip()), None)
+    return found
+
+
+def _fill(values: dict[str, Any], sources: dict[str, str], found: Mapping[str, Any], source: str) -> None:
+    for name, value in found.items():
+        if values.get(name) is None and value not in (None, ""):
+            values[name] = value
+            sources[name] = source
+
+
+def _fill_from_endpoints_file(
+    values: dict[str, Any], sources: dict[str, str], path: Path | None, cwd: Path
+) -> tuple[tuple[str, str], str | None]:
+    """Fill what is missing from the endpoints file; the fake credentials it names (or ours), its region."""
+    explicit = path is not None
+    path = path if path is not None else cwd / DEFAULT_ENDPOINTS_FILE
+    if not path.is_file():
+        if explicit:
+            raise ConfigError(f"endpoints file {path} does not exist (start the local stack with `make local`)")
+        return LOCAL_CREDENTIALS, None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"endpoints file {path} is not readable JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"endpoints file {path} must hold a JSON object")
+    found = {name: _text(data.get(key)) for name, key in _FILE_KEYS.items()}
+    _fill(values, sources, found, f"file {path}")
+    key_id, secret = _text(data.get("aws_access_key_id")), _text(data.get("aws_secret_access_key"))
+    credentials = (key_id, secret) if key_id and secret else LOCAL_CREDENTIALS
+    return credentials, found["region"]
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

@@ -1,0 +1,183 @@
+"""Exit codes and the errors behind them: every failure the CLI reports is one of these."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    USAGE = 2  # bad arguments, or configuration missing or invalid
+    API = 3  # the service (or AWS) answered with an error
+    NETWORK = 4  # nothing answered: connection refused, timeout, DNS
+    PARTIAL = 5  # some of the work was done, some was not
+
+
+class CliError(Exception):
+    """A failure with a message for a person and the exit code that tells a script what happened."""
+
+    exit_code = ExitCode.API
+
+    def explain(self) -> str:
+        return str(self)
+
+
+class ConfigError(CliError):
+    """Configuration is missing or invalid; the message says what and how to provide it."""
+
+    exit_code = ExitCode.USAGE
+
+
+class NetworkError(CliError):
+    """The other side could not be reached or did not answer in time."""
+
+    exit_code = ExitCode.NETWORK
+
+
+class PartialFailure(CliError):
+    """Part of the work failed; what succeeded has already been printed."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+# Which option of `imagegen generate` / `submit` sets each field of the API's request body.
+FIELD_OPTIONS = {
+    "prompt": "the prompt",
+    "negative_prompt": "--negative",
+    "width": "--size (width)",
+    "height": "--size (height)",
+    "number_of_images": "--n",
+    "cfg_scale": "--cfg-scale",
+    "seed": "--seed",
+    "quality": "--quality",
+}
+
+
+class ApiError(CliError):
+    """The API answered with an error. ``code`` is the API's error code (or ``http_<status>``)."""
+
+    exit_code = ExitCode.API
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int,
+        details: list[dict[str, Any]] | None = None,
+        request_id: str | None = None,
+        retry_after: str | None = None,
+        body: Any = None,
+        api_url: str = "",
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.details = details or []
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.body = body
+        self.api_url = api_url
+        self.api_key_sent = True
+
+    def explain(self) -> str:
+        explain = _EXPLANATIONS.get(self.code, _explain_unknown)
+        text = explain(self)
+        if self.request_id:
+            text += f"\n(request id {self.request_id})"
+        return text
+
+
+def _explain_validation(error: ApiError) -> str:
+    lines = [f"the API rejected the request (HTTP {error.status} validation_error): {error.message}"]
+    for detail in error.details:
+        field = str(detail.get("field", "body"))
+        lines.append(f"  {FIELD_OPTIONS.get(field, field)}: {detail.get('message', 'invalid')}")
+    return "\n".join(lines)
+
+
+def _explain_invalid_json(error: ApiError) -> str:
+    return (
+        f"the API could not read the request body as JSON (HTTP {error.status} invalid_json): {error.message}\n"
+        "imagegen always sends JSON, so a proxy in between may have changed the body; please report this."
+    )
+
+
+def _explain_content_filtered(error: ApiError) -> str:
+    return (
+        f"the content filter blocked the prompt or the image (HTTP {error.status} content_filtered): "
+        f"{error.message}\nRephrase the prompt (or --negative) and try again."
+    )
+
+
+def _explain_throttled(error: ApiError) -> str:
+    wait = f"retry after {error.retry_after} seconds" if error.retry_after else "retry in a little while"
+    return f"the service is busy (HTTP {error.status} throttled): {error.message}\nToo many requests right now: {wait}."
+
+
+def _explain_quota(error: ApiError) -> str:
+    return (
+        f"this API key's quota is used up (HTTP {error.status} quota_exceeded): {error.message}\n"
+        "Wait for the usage plan's quota period to reset, or ask the stack's owner for a larger quota."
+    )
+
+
+def _explain_model(error: ApiError) -> str:
+    return (
+        f"the image model failed (HTTP {error.status} model_error): {error.message}\n"
+        "If this repeats, the model may not be enabled in the stack's Bedrock region, or may not exist.\n"
+        "The model is the stack's MODEL_ID setting: grant access to it in the Bedrock console (Model access),\n"
+        "or redeploy with another model, e.g.\n"
+        "  sam deploy --parameter-overrides ModelId=amazon.titan-image-generator-v2:0\n"
+        "(locally: LOCAL_MODEL_ID=<id> make local)."
+    )
+
+
+def _explain_internal(error: ApiError) -> str:
+    return (
+        f"the service failed (HTTP {error.status} internal_error): {error.message}\n"
+        "Try again; if it keeps failing, look the request id up in the function's logs."
+    )
+
+
+def _explain_forbidden(error: ApiError) -> str:
+    refused = "refused the API key" if error.api_key_sent else "needs an API key and none was sent"
+    return (
+        f"the API {refused} (HTTP {error.status} forbidden): {error.message}\n"
+        "Send a valid key: --api-key KEY or IMAGEGEN_API_KEY, or --stack NAME to read it from the deployed stack\n"
+        "(`aws apigateway get-api-key --api-key <ApiKeyId output> --include-value`); the local stack's key is in "
+        ".local/endpoints.json."
+    )
+
+
+def _explain_not_found(error: ApiError) -> str:
+    return (
+        f"the API has no such route (HTTP {error.status} not_found): {error.message}\n"
+        f"Check the API URL {error.api_url!r}: it must be the full POST URL ending in /generate-image "
+        "(the stack's ApiUrl output)."
+    )
+
+
+def _explain_unknown(error: ApiError) -> str:
+    return f"the API answered HTTP {error.status} ({error.code}): {error.message}"
+
+
+_EXPLANATIONS = {
+    "validation_error": _explain_validation,
+    "invalid_json": _explain_invalid_json,
+    "content_filtered": _explain_content_filtered,
+    "throttled": _explain_throttled,
+    "quota_exceeded": _explain_quota,
+    "model_error": _explain_model,
+    "internal_error": _explain_internal,
+    "forbidden": _explain_forbidden,
+    "not_found": _explain_not_found,
+}
+
+
+class AwsError(CliError):
+    """An AWS service (SQS, S3, CloudFormation) answered with an error."""
+
+    exit_code = ExitCode.API

@@ -1,0 +1,123 @@
+"""The `imagegen` command line: parse, resolve the configuration, run one command, map failures to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from imagegen_cli import __version__, generate, status, submit
+from imagegen_cli.aws import as_cli_error, read_stack_settings
+from imagegen_cli.config import Flags, resolve
+from imagegen_cli.errors import CliError, ExitCode
+
+COMMANDS = ("generate", "submit", "status")
+
+EPILOG = """\
+configuration (first found wins):
+  flags (--api-url, --api-key, --queue-url, --dlq-url, --bucket, --region, --endpoint-url)
+  > environment (IMAGEGEN_API_URL, IMAGEGEN_API_KEY, SQS_QUEUE_URL, IMAGEGEN_DLQ_URL, IMAGEGEN_BUCKET,
+    AWS_REGION, AWS_ENDPOINT_URL and the other standard AWS_* variables)
+  > the outputs of a deployed stack (--stack NAME or IMAGEGEN_STACK)
+  > the local stack's .local/endpoints.json (--endpoints FILE), used when no stack is named
+
+a first argument that is not a command or an option is a prompt to submit:
+  imagegen "a red fox"   is   imagegen submit "a red fox"
+
+exit codes:
+  0  success
+  2  usage or configuration error (bad arguments, a setting missing)
+  3  API error: the service or AWS answered with an error (4xx/5xx)
+  4  network error: connection refused, timeout, DNS
+  5  partial failure: some prompts not queued, or some images not downloaded
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit code (see EPILOG). Never raises for an expected failure."""
+    arguments = default_to_submit(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as done:  # --help, --version, or a usage error (argparse already said why)
+        return done.code if isinstance(done.code, int) else ExitCode.USAGE
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    try:
+        wants = getattr(args, "wants", ())
+        settings = resolve(_flags(args), os.environ, args.needs, read_stack_settings, wants=wants)
+        return int(args.run(args, settings))
+    except (BotoCoreError, ClientError) as exc:
+        return _fail(as_cli_error(exc))
+    except CliError as error:
+        return _fail(error)
+    except KeyboardInterrupt:
+        print("imagegen: interrupted", file=sys.stderr)
+        return 130
+
+
+def default_to_submit(arguments: list[str]) -> list[str]:
+    """`imagegen "a prompt" ...` means `imagegen submit "a prompt" ...` (the container's default)."""
+    if arguments and arguments[0] not in COMMANDS and not arguments[0].startswith("-"):
+        return ["submit", *arguments]
+    return arguments
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imagegen",
+        description="Generate images with the imagegen service: now over HTTP, or later through the queue.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"imagegen {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parents = [_configuration_options()]
+    for command in (generate, submit, status):
+        command.add_parser(subparsers, parents)
+    return parser
+
+
+def _configuration_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("configuration (flags > environment > --stack outputs > endpoints file)")
+    group.add_argument("--api-url", metavar="URL", help="full POST URL of the API [IMAGEGEN_API_URL]")
+    group.add_argument("--api-key", metavar="KEY", help="API key [IMAGEGEN_API_KEY]")
+    group.add_argument("--queue-url", metavar="URL", help="SQS queue URL [SQS_QUEUE_URL]")
+    group.add_argument("--dlq-url", metavar="URL", help="dead-letter queue URL [IMAGEGEN_DLQ_URL]")
+    group.add_argument("--bucket", metavar="NAME", help="image bucket [IMAGEGEN_BUCKET]")
+    group.add_argument("--region", metavar="REGION", help="AWS region [AWS_REGION]")
+    group.add_argument("--endpoint-url", metavar="URL", help="AWS endpoint, e.g. a local emulation [AWS_ENDPOINT_URL]")
+    group.add_argument("--stack", metavar="NAME", help="read the settings from this deployed stack [IMAGEGEN_STACK]")
+    group.add_argument(
+        "--endpoints", type=Path, metavar="FILE", help="the local stack's endpoints (default .local/endpoints.json)"
+    )
+    return parent
+
+
+def _flags(args: argparse.Namespace) -> Flags:
+    return Flags(
+        api_url=args.api_url,
+        api_key=args.api_key,
+        queue_url=args.queue_url,
+        dlq_url=args.dlq_url,
+        bucket=args.bucket,
+        region=args.region,
+        endpoint_url=args.endpoint_url,
+        stack=args.stack,
+        endpoints=args.endpoints,
+    )
+
+
+def _fail(error: CliError) -> int:
+    print(f"imagegen: {error.explain()}", file=sys.stderr)
+    return int(error.exit_code)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The installed `imagegen` command against the running local stack, as a new user would run it.
+
+Every call goes through the real entry point (`.venv/bin/imagegen`, or the one beside this Python) in a
+subprocess whose working directory holds `.local/endpoints.json`, so configuration comes from the
+file exactly as after `make local`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import wait_until
+
+pytestmark = pytest.mark.e2e
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SUBMIT_COUNT = 25
+
+
+def imagegen_executable() -> str:
+    beside_python = Path(sys.executable).parent / "imagegen"
+    found = str(beside_python) if beside_python.exists() else shutil.which("imagegen")
+    if found is None:
+        pytest.fail("the imagegen command is not installed: pip install -e ./cli")
+    return found
+
+
+@dataclass
+class Cli:
+    """Runs `imagegen` in a directory set up like the repository after `make local`."""
+
+    workdir: Path
+    endpoints: dict[str, Any]
+
+    def run(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        env = {name: value for name, value in os.environ.items() if not name.startswith(("IMAGEGEN_", "SQS_"))}
+        return subprocess.run(
+            [imagegen_executable(), *arguments],
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def cli(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    workdir = tmp_path_factory.mktemp("cli-user")
+    (workdir / ".local").mkdir()
+    (workdir / ".local" / "endpoints.json").write_text(json.dumps(local_stack))
+    return Cli(workdir, local_stack)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk, which a valid PNG has right after its signature."""
+    assert data[:8] == PNG_SIGNATURE, "not a PNG signature"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert (kind, length) == (b"IHDR", 13), "the first chunk is not IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_generate_downloads_two_valid_pngs_of_the_requested_size(cli: Cli, tmp_path: Path) -> None:
+    # when
+    done = cli.run("generate", "a red fox", "--n", "2", "--size", "512x512", "--out", str(tmp_path / "tmp"))
+    # then
+    assert done.returncode == 0, done.stderr
+    paths = [Path(line) for line in done.stdout.splitlines()]
+    assert len(paths) == 2
+    for path in paths:
+        assert path.parent == tmp_path / "tmp"
+        assert png_size(path.read_bytes()) == (512, 512)
+
+
+def test_generate_with_a_wrong_api_key_explains_the_key_and_exits_with_3(cli: Cli) -> None:
+    # when
+    done = cli.run("generate", "a red fox", "--api-key", "not-the-key")
+    # then
+    assert done.returncode == 3
+    assert "forbidden" in done.stderr
+    assert "IMAGEGEN_API_KEY" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def submitted(cli: Cli) -> dict[str, Any]:
+    """25 prompts (with comments and blank lines between them) submitted from a file."""
+    lines = ["# prompts for the end-to-end test", ""]
+    lines += [f"a lighthouse at dawn, number {n}" for n in range(1, SUBMIT_COUNT + 1)]
+    (cli.workdir / "prompts.txt").write_text("\n".join(lines) + "\n")
+    done = cli.run("submit", "--file", "prompts.txt")
+    rows = [row.split("\t") for row in done.stdout.splitlines()]
+    return {"done": done, "message_ids": [row[1] for row in rows if len(row) == 2]}
+
+
+def test_submit_file_sends_25_messages_in_3_batches(submitted: dict[str, Any]) -> None:
+    # when
+    done: subprocess.CompletedProcess[str] = submitted["done"]
+    # then
+    assert done.returncode == 0, done.stderr
+    assert len(set(submitted["message_ids"])) == SUBMIT_COUNT
+    assert f"queued {SUBMIT_COUNT} of {SUBMIT_COUNT} prompts in 3 batches" in done.stderr
+
+
+def test_the_worker_stores_an_image_for_every_submitted_message(
+    cli: Cli, submitted: dict[str, Any], aws_clients: tuple[Any, Any]
+) -> None:
+    # given
+    s3, _ = aws_clients
+    prefix = f"{cli.endpoints['image_prefix']}/sqs/"
+
+    def stored_message_ids() -> set[str]:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=cli.endpoints["bucket"], Prefix=prefix)
+        return {item["Key"][len(prefix) :].split("/")[0] for page in pages for item in page.get("Contents", [])}
+
+    # when
+    wait_until(lambda: set(submitted["message_ids"]) <= stored_message_ids(), 120, "the 25 images")
+    # then
+    assert set(submitted["message_ids"]) <= stored_message_ids()
+
+
+def test_status_shows_the_submitted_images_and_an_empty_queue(cli: Cli, submitted: dict[str, Any]) -> None:
+    # given every submitted message has been handled
+    def queue_is_empty() -> bool:
+        status = json.loads(cli.run("status", "--json").stdout)
+        return status["queue"]["visible"] == 0 and status["queue"]["in_flight"] == 0
+
+    wait_until(queue_is_empty, 120, "the queue to drain")
+    # when
+    done = cli.run("status", "--json", "--limit", "1000")
+    # then
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    keys = [image["key"] for image in status["images"]["newest"]]
+    for message_id in submitted["message_ids"]:
+        assert any(f"/sqs/{message_id}/" in key for key in keys), message_id
+    text = cli.run("status").stdout
+    assert "0 waiting, 0 in flight" in text
+    assert f"s3://{cli.endpoints['bucket']}/{cli.endpoints['image_prefix']}/" in text
