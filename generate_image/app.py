@@ -79,7 +79,7 @@ def on_not_found(_: Exception) -> Response:
 
 def _json_body(body: str | None) -> Any:
     if not body or not body.strip():
-        raise InvalidJsonError("request body is missing; send a JSON object such as {\"prompt\": \"a cat\"}")
+        raise InvalidJsonError('request body is missing; send a JSON object such as {"prompt": "a cat"}')
     try:
         return json.loads(body)
     except ValueError as exc:

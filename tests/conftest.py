@@ -104,7 +104,7 @@ def aws(standin: BedrockStandin) -> Iterator[Any]:
     """moto in-process for S3/SQS/SNS with the bucket created; Bedrock calls pass through to the stand-in."""
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         yield s3
 
 

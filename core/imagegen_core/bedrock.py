@@ -12,7 +12,12 @@ from imagegen_core.errors import ContentFilteredError, ImageGenError, ModelError
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 
-_THROTTLING = {"ThrottlingException", "ServiceQuotaExceededException", "ModelNotReadyException", "TooManyRequestsException"}
+_THROTTLING = {
+    "ThrottlingException",
+    "ServiceQuotaExceededException",
+    "ModelNotReadyException",
+    "TooManyRequestsException",
+}
 _PASSING = {"ModelTimeoutException", "ServiceUnavailableException", "InternalServerException", "ModelErrorException"}
 
 
@@ -52,7 +57,9 @@ def error_from(exc: ClientError, model_id: str, region: str) -> ImageGenError:
     if "content filter" in message.lower() or "blocked by our content" in message.lower():
         return ContentFilteredError(f"the model's content filter blocked the request: {message}")
     if code == "AccessDeniedException":
-        return ModelError(f"access to model {model_id} in {region} is denied: {message}. {how_to_change}", transient=False)
+        return ModelError(
+            f"access to model {model_id} in {region} is denied: {message}. {how_to_change}", transient=False
+        )
     if code == "ResourceNotFoundException" or "end of its life" in message.lower():
         return ModelError(
             f"model {model_id} is not available in {region} (not found, legacy or past end of life): "

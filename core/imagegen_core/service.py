@@ -39,10 +39,14 @@ class ImageService:
         problems = self.family.check(request)
         if problems:
             fields = ", ".join(sorted({p["field"] for p in problems}))
-            raise RequestValidationError(f"invalid request for model {self.settings.model_id}: check {fields}", problems)
+            raise RequestValidationError(
+                f"invalid request for model {self.settings.model_id}: check {fields}", problems
+            )
 
     @tracer.capture_method(capture_response=False)
-    def generate(self, request: GenerationRequest, job_id: str, request_id: str, *, resume: bool = False) -> GenerationResult:
+    def generate(
+        self, request: GenerationRequest, job_id: str, request_id: str, *, resume: bool = False
+    ) -> GenerationResult:
         """Generate the request's images and store them under ``job_id``.
 
         With ``resume`` (queue redeliveries), images already stored for the job are kept: when all

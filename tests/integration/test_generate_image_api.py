@@ -4,8 +4,8 @@ the stand-in: one test (at least) for every status and error code of the API con
 from __future__ import annotations
 
 import base64
-import io
 import hashlib
+import io
 import json
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -172,7 +172,9 @@ def test_the_prompt_is_not_logged_at_info(
 # --- 400 invalid_json ---------------------------------------------------------------------------
 
 
-def test_the_invalid_json_sample_event_is_a_400(aws: Any, standin: BedrockStandin, lambda_context: LambdaContext) -> None:
+def test_the_invalid_json_sample_event_is_a_400(
+    aws: Any, standin: BedrockStandin, lambda_context: LambdaContext
+) -> None:
     # given
     event = load_event("api_invalid_json")
 
@@ -226,7 +228,9 @@ def test_a_size_the_model_family_does_not_support_is_a_validation_error(
     aws: Any, standin: BedrockStandin, lambda_context: LambdaContext
 ) -> None:
     # when
-    status, _, body = invoke(api_event({"prompt": "a cat", "width": 1000, "height": 1000}, request_id="r"), lambda_context)
+    status, _, body = invoke(
+        api_event({"prompt": "a cat", "width": 1000, "height": 1000}, request_id="r"), lambda_context
+    )
 
     # then
     assert_error(status, body, 422, "validation_error", "r")
@@ -245,7 +249,9 @@ def test_stability_rejects_more_than_one_image(
 
     # then
     assert_error(status, body, 422, "validation_error", "r")
-    assert body["error"]["details"] == [{"field": "number_of_images", "message": "Stability models make 1 image per request"}]
+    assert body["error"]["details"] == [
+        {"field": "number_of_images", "message": "Stability models make 1 image per request"}
+    ]
 
 
 # --- 422 content_filtered -------------------------------------------------------------------------

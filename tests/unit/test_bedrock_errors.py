@@ -51,13 +51,17 @@ def test_an_unusable_model_is_a_permanent_error_that_says_how_to_change_it(code:
     # then
     assert isinstance(error, ModelError)
     assert (error.code, error.status, error.transient) == ("model_error", 502, False)
-    assert MODEL in error.message and "us-east-1" in error.message
+    assert MODEL in error.message
+    assert "us-east-1" in error.message
     assert "ModelId stack parameter" in error.message
 
 
 @pytest.mark.parametrize(
     "message",
-    ["This request has been blocked by our content filters.", "The generated image has been blocked by our content filters."],
+    [
+        "This request has been blocked by our content filters.",
+        "The generated image has been blocked by our content filters.",
+    ],
 )
 def test_moderation_refusals_are_content_filtered(message: str) -> None:
     error = error_from(client_error("ValidationException", message, 400), MODEL, "us-east-1")

@@ -50,4 +50,6 @@ def test_the_prefix_loses_its_surrounding_slashes() -> None:
 
 def test_stability_and_cross_region_model_ids_are_accepted() -> None:
     assert Settings.from_env({**VALID, "MODEL_ID": "stability.sd3-5-large-v1:0"}).model_id.startswith("stability.")
-    assert Settings.from_env({**VALID, "MODEL_ID": "us.amazon.nova-canvas-v1:0"}).model_id == "us.amazon.nova-canvas-v1:0"
+    assert (
+        Settings.from_env({**VALID, "MODEL_ID": "us.amazon.nova-canvas-v1:0"}).model_id == "us.amazon.nova-canvas-v1:0"
+    )
