@@ -1,0 +1,475 @@
+"""The whole system on one machine: moto (S3, SQS), the Bedrock stand-in, API Gateway and Lambda.
+
+``python -m local`` starts, in order: moto with the template's bucket, DLQ and queue; the Bedrock
+stand-in; a container pool per function (one container warmed at once); the API shim; the SQS poller.
+Then it writes ``endpoints.json`` and prints how to use it. ``stop()`` undoes it in reverse order.
+Settings come from ``LOCAL_*`` variables (``StackSettings``); docs/local-stack.md lists them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from local.api_shim import ApiDefinition, ApiGateway, ApiShim, TokenBucket
+from local.aws_emulation import (
+    ACCOUNT_ID,
+    FAKE_ACCESS_KEY_ID,
+    FAKE_SECRET_ACCESS_KEY,
+    MotoServer,
+    QueueInfo,
+    clients,
+    create_bucket,
+    create_queue,
+    register_queue,
+)
+from local.containers import ContainerPool, FunctionSpec
+from local.intrinsics import Resolver
+from local.resources import ApiThrottle, api_definition, api_throttle, function_spec, resource, sqs_event_source
+from local.sqs_poller import MappingSettings, SqsPoller
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK_NAME = "imagegen-local"
+DEFAULT_API_KEY = "local-dev-api-key"  # not a secret: the same as in events/*.json
+API_ID, API_FUNCTION, WORKER_FUNCTION = "ImageApi", "GenerateImageFunction", "SqsWorkerFunction"
+BUCKET_ID, QUEUE_ID, DLQ_ID = "ImageBucket", "ImageQueue", "ImageDeadLetterQueue"
+ENDPOINTS_FILE = "endpoints.json"
+FUNCTION_ENV_PREFIX = "LOCAL_ENV_"
+
+
+class SettingError(ValueError):
+    """A LOCAL_* variable has a bad value; the message names it."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything the local stack can be told, from ``LOCAL_*`` environment variables."""
+
+    aws_port: int = 4566
+    bedrock_port: int = 4567
+    api_port: int = 3000
+    api_key: str = DEFAULT_API_KEY
+    region: str = "eu-west-1"  # the region samconfig.toml deploys to
+    state_dir: Path = ROOT / ".local"
+    template_path: Path = ROOT / "template.yaml"
+    api_concurrency: int = 4
+    worker_concurrency: int | None = None  # None: the template's ScalingConfig.MaximumConcurrency
+    visibility_timeout: int | None = None  # None: batching window + 10 s
+    batching_window: int | None = None  # None: the template's MaximumBatchingWindowInSeconds
+    model_id: str | None = None  # None: the core's default model
+    api_throttle: bool = True
+    function_env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StackSettings:
+        env = os.environ if env is None else env
+        defaults = cls()
+        return cls(
+            aws_port=_int(env, "LOCAL_AWS_PORT", defaults.aws_port, 0, 65535),
+            bedrock_port=_int(env, "LOCAL_BEDROCK_PORT", defaults.bedrock_port, 0, 65535),
+            api_port=_int(env, "LOCAL_API_PORT", defaults.api_port, 0, 65535),
+            api_key=env.get("LOCAL_API_KEY", "").strip() or DEFAULT_API_KEY,
+            region=env.get("LOCAL_REGION", "").strip() or defaults.region,
+            state_dir=Path(env.get("LOCAL_STATE_DIR", "").strip() or defaults.state_dir),
+            template_path=Path(env.get("LOCAL_TEMPLATE", "").strip() or defaults.template_path),
+            api_concurrency=_int(env, "LOCAL_API_CONCURRENCY", defaults.api_concurrency, 1, 64),
+            worker_concurrency=_optional_int(env, "LOCAL_WORKER_CONCURRENCY", 1, 64),
+            visibility_timeout=_optional_int(env, "LOCAL_VISIBILITY_TIMEOUT", 0, 43200),
+            batching_window=_optional_int(env, "LOCAL_BATCHING_WINDOW", 0, 300),
+            model_id=env.get("LOCAL_MODEL_ID", "").strip() or None,
+            api_throttle=_switch(env, "LOCAL_API_THROTTLE", default=True),
+            function_env={
+                name[len(FUNCTION_ENV_PREFIX) :]: value
+                for name, value in env.items()
+                if name.startswith(FUNCTION_ENV_PREFIX) and len(name) > len(FUNCTION_ENV_PREFIX)
+            },
+        )
+
+
+@dataclass(frozen=True)
+class QueueNumbers:
+    """The retry numbers of template.yaml (through ``local.template.queue_settings``)."""
+
+    visibility_timeout_seconds: int
+    retention_seconds: int
+    dlq_retention_seconds: int
+    max_receive_count: int
+    batch_size: int
+    batching_window_seconds: int
+
+    @classmethod
+    def from_template_settings(cls, settings: Mapping[str, Mapping[str, int | None]]) -> QueueNumbers:
+        queue, dlq, event = settings[QUEUE_ID], settings[DLQ_ID], settings["SqsEvent"]
+        max_receive_count = queue["maxReceiveCount"]
+        if max_receive_count is None:
+            raise SettingError(f"{QUEUE_ID} has no RedrivePolicy in the template; the local stack needs one")
+        return cls(
+            visibility_timeout_seconds=int(queue["VisibilityTimeout"] or 0),
+            retention_seconds=int(queue["MessageRetentionPeriod"] or 0),
+            dlq_retention_seconds=int(dlq["MessageRetentionPeriod"] or 0),
+            max_receive_count=max_receive_count,
+            batch_size=int(event["BatchSize"] or 1),
+            batching_window_seconds=int(event["MaximumBatchingWindowInSeconds"] or 0),
+        )
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """What ``endpoints.json`` holds: all a client (curl, aws, the CLI, the e2e tests) needs."""
+
+    api_url: str
+    api_stage_url: str
+    api_key: str
+    aws_endpoint_url: str
+    bedrock_endpoint_url: str
+    region: str
+    aws_access_key_id: str
+    aws_secret_access_key: str
+    bucket: str
+    image_prefix: str
+    queue_url: str
+    dlq_url: str
+    model_id: str
+    visibility_timeout: int
+    max_receive_count: int
+    pid: int
+
+
+@dataclass(frozen=True)
+class _Aws:
+    url: str
+    sqs: Any
+    bucket: str
+    queue: QueueInfo
+    dlq: QueueInfo
+
+
+class Console:
+    """One line at a time on stdout, prefixed with where it comes from (threads share it)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+
+    def line(self, source: str, text: str) -> None:
+        with self._lock:
+            self._out.write(f"[{source}] {text}\n" if source else f"{text}\n")
+            self._out.flush()
+
+    def sink(self, source: str) -> Callable[[str], None]:
+        return lambda text: self.line(source, text)
+
+
+class LocalStack:
+    def __init__(self, settings: StackSettings, out: TextIO = sys.stdout) -> None:
+        self.settings = settings
+        self.console = Console(out)
+        self.endpoints: Endpoints | None = None
+        self._moto: MotoServer | None = None
+        self._standin: Any = None
+        self._pools: list[ContainerPool] = []
+        self._shim: ApiShim | None = None
+        self._poller: SqsPoller | None = None
+        self._notes: list[str] = []
+
+    # -- start -----------------------------------------------------------------------------------------
+
+    def start(self, launched: float | None = None) -> Endpoints:
+        """Start everything; ``launched`` (a ``time.monotonic()``) is when the command began, for the banner."""
+        started = time.monotonic() if launched is None else launched
+        settings = self.settings
+        endpoints_file = settings.state_dir / ENDPOINTS_FILE
+        endpoints_file.unlink(missing_ok=True)
+        from local.template import load_template, queue_settings
+
+        template = load_template(settings.template_path)
+        numbers = QueueNumbers.from_template_settings(queue_settings(template))
+        resolver = Resolver(template, settings.region, ACCOUNT_ID, STACK_NAME)
+        window = numbers.batching_window_seconds if settings.batching_window is None else settings.batching_window
+        visibility = window + 10 if settings.visibility_timeout is None else settings.visibility_timeout
+
+        aws = self._start_aws(resolver, numbers, visibility)
+        self._standin = self._start_standin()
+        specs = self._function_specs(resolver, aws.url, self._standin.url)
+        mapping = sqs_event_source(template, resolver, WORKER_FUNCTION)
+        worker_size = settings.worker_concurrency or mapping.maximum_concurrency or 2
+        api_pool = self._pool(specs[API_FUNCTION], settings.api_concurrency)
+        worker_pool = self._pool(specs[WORKER_FUNCTION], worker_size)
+        api, throttle = self._bind_api(resolver, api_pool)  # the last port bound: containers next
+        warming = [threading.Thread(target=pool.warm, name=f"warm-{pool.spec.name}") for pool in self._pools]
+        for thread in warming:
+            thread.start()
+        assert self._shim is not None
+        self._shim.start()
+        mapping_settings = MappingSettings(
+            queue_url=aws.queue.url,
+            queue_arn=aws.queue.arn,
+            region=settings.region,
+            batch_size=numbers.batch_size,
+            batching_window_seconds=window,
+            pollers=worker_size,
+            report_batch_item_failures=mapping.report_batch_item_failures,
+        )
+        self._poller = SqsPoller(aws.sqs, mapping_settings, worker_pool.invoke, self.console.sink("sqs"))
+        self._poller.start()
+        for thread in warming:
+            thread.join()
+
+        api_base = f"http://127.0.0.1:{self._shim.port}"
+        route = api.routes[0]
+        self.endpoints = Endpoints(
+            api_url=f"{api_base}{route.resource}",
+            api_stage_url=f"{api_base}/{api.stage}{route.resource}",
+            api_key=settings.api_key,
+            aws_endpoint_url=aws.url,
+            bedrock_endpoint_url=self._standin.url,
+            region=settings.region,
+            aws_access_key_id=FAKE_ACCESS_KEY_ID,
+            aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
+            bucket=aws.bucket,
+            image_prefix=specs[API_FUNCTION].environment.get("IMAGE_PREFIX", ""),
+            queue_url=aws.queue.url,
+            dlq_url=aws.dlq.url,
+            model_id=specs[API_FUNCTION].environment["MODEL_ID"],
+            visibility_timeout=visibility,
+            max_receive_count=numbers.max_receive_count,
+            pid=os.getpid(),
+        )
+        self._write_endpoints(endpoints_file)
+        self._print_ready(time.monotonic() - started, numbers, window, worker_size, throttle)
+        return self.endpoints
+
+    def _start_aws(self, resolver: Resolver, numbers: QueueNumbers, visibility: int) -> _Aws:
+        """moto, with the template's bucket, DLQ and queue (the queue with the local visibility timeout)."""
+        self._moto = MotoServer("127.0.0.1", self.settings.aws_port)
+        self._moto.start()
+        s3, sqs = clients(self._moto.url, self.settings.region)
+        bucket = self._create_bucket(s3, resolver)
+        dlq = self._create_queue(sqs, resolver, DLQ_ID, {"MessageRetentionPeriod": str(numbers.dlq_retention_seconds)})
+        redrive = {"deadLetterTargetArn": dlq.arn, "maxReceiveCount": numbers.max_receive_count}
+        queue_numbers = {
+            "VisibilityTimeout": str(visibility),
+            "MessageRetentionPeriod": str(numbers.retention_seconds),
+            "RedrivePolicy": json.dumps(redrive),
+        }
+        queue = self._create_queue(sqs, resolver, QUEUE_ID, queue_numbers)
+        return _Aws(self._moto.url, sqs, bucket, queue, dlq)
+
+    def _function_specs(self, resolver: Resolver, aws_url: str, bedrock_url: str) -> dict[str, FunctionSpec]:
+        settings = self.settings
+        base_env = self._container_environment(aws_url, bedrock_url)
+        model_id = settings.model_id or _core_default_model()
+        overrides = {"MODEL_ID": model_id, "POWERTOOLS_TRACE_DISABLED": "true", **settings.function_env}
+        root = settings.template_path.parent
+        return {
+            logical_id: function_spec(
+                resolver.template, resolver, logical_id, root=root, environment=base_env, overrides=overrides
+            )
+            for logical_id in (API_FUNCTION, WORKER_FUNCTION)
+        }
+
+    def _bind_api(self, resolver: Resolver, pool: ContainerPool) -> tuple[ApiDefinition, ApiThrottle | None]:
+        api = api_definition(resolver.template, resolver, API_ID)
+        throttle = api_throttle(resolver.template, resolver, API_ID) if self.settings.api_throttle else None
+        bucket = TokenBucket(throttle.rate, throttle.burst) if throttle else None
+        gateway = ApiGateway(api, self.settings.api_key, pool.invoke, self.console.sink("api"), bucket)
+        self._shim = ApiShim(gateway, "127.0.0.1", self.settings.api_port)
+        return api, throttle
+
+    def _create_bucket(self, s3: Any, resolver: Resolver) -> str:
+        properties = resolver.resolve(resource(resolver.template, BUCKET_ID).get("Properties") or {})
+        name = str(properties.get("BucketName") or resolver.physical_name(BUCKET_ID))
+        skipped = create_bucket(s3, name, properties, self.settings.region)
+        resolver.refs[BUCKET_ID] = name
+        resolver.attributes[f"{BUCKET_ID}.Arn"] = f"arn:aws:s3:::{name}"
+        if skipped:
+            self._notes.append(f"bucket settings not emulated: {', '.join(skipped)}")
+        return name
+
+    def _create_queue(self, sqs: Any, resolver: Resolver, logical_id: str, overrides: Mapping[str, str]) -> QueueInfo:
+        properties = resolver.resolve(resource(resolver.template, logical_id).get("Properties") or {})
+        name = str(properties.get("QueueName") or resolver.physical_name(logical_id))
+        queue = create_queue(sqs, name, properties, overrides)
+        register_queue(resolver, logical_id, queue)
+        return queue
+
+    def _start_standin(self) -> Any:
+        from local.bedrock_standin import BedrockStandin, StandinSettings
+
+        return BedrockStandin(StandinSettings.from_env(), host="127.0.0.1", port=self.settings.bedrock_port).start()
+
+    def _container_environment(self, aws_url: str, bedrock_url: str) -> dict[str, str]:
+        """What every container starts with: Lambda's basics, fake credentials, the local endpoints.
+
+        Nothing else of the launcher's environment is passed on, so real AWS credentials or a profile
+        in the user's shell can never reach a container (AWS_CONFIG_FILE points nowhere, too).
+        """
+        return {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "PYTHONUNBUFFERED": "1",
+            "AWS_REGION": self.settings.region,
+            "AWS_DEFAULT_REGION": self.settings.region,
+            "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL_S3": aws_url,
+            "AWS_ENDPOINT_URL_SQS": aws_url,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_url,
+        }
+
+    def _pool(self, spec: FunctionSpec, size: int) -> ContainerPool:
+        pool = ContainerPool(spec, size, self.console.line)
+        self._pools.append(pool)
+        return pool
+
+    def _write_endpoints(self, path: Path) -> None:
+        """Atomically (a reader never sees half a file): written to a temporary name, then renamed."""
+        assert self.endpoints is not None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(asdict(self.endpoints), indent=2) + "\n")
+        temporary.replace(path)
+
+    def _print_ready(
+        self, elapsed: float, numbers: QueueNumbers, window: int, worker_size: int, throttle: ApiThrottle | None
+    ) -> None:
+        assert self.endpoints is not None
+        endpoints_file = self.settings.state_dir / ENDPOINTS_FILE
+        notes = [f"state in {endpoints_file}", *self._notes]
+        for line in ready_text(self.endpoints, elapsed, numbers, window, worker_size, throttle, notes):
+            self.console.line("", line)
+
+    # -- stop ------------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Everything down, newest first; safe to call after a partial start."""
+        if self._shim is not None:
+            self._shim.stop_accepting()
+        if self._poller is not None:
+            self._poller.signal_stop()
+        for pool in self._pools:
+            pool.stop()
+        if self._poller is not None:
+            self._poller.join(timeout=30)
+        if self._shim is not None:
+            self._shim.close()
+        if self._standin is not None:
+            self._standin.stop()
+        if self._moto is not None:
+            self._moto.stop()
+        (self.settings.state_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
+
+
+def ready_text(
+    endpoints: Endpoints,
+    elapsed: float,
+    numbers: QueueNumbers,
+    window: int,
+    worker_size: int,
+    throttle: ApiThrottle | None,
+    notes: list[str],
+) -> list[str]:
+    """The banner: where everything is, ready-to-paste commands, how to see the images."""
+    aws = _aws_command(endpoints)
+    curl = (
+        f"curl -sS -X POST {endpoints.api_url} -H 'x-api-key: {endpoints.api_key}' "
+        "-H 'Content-Type: application/json' -d '{\"prompt\": \"a lighthouse at dawn, watercolor\"}'"
+    )
+    send = f"{aws} sqs send-message --queue-url {endpoints.queue_url} --message-body 'a lighthouse at dawn, watercolor'"
+    throttle_text = f"{throttle.rate:g} req/s, burst {throttle.burst}" if throttle else "off"
+    lines = [
+        "",
+        f"imagegen local stack ready in {elapsed:.1f} s  (no AWS account used; Ctrl-C stops everything)",
+        f"  API       POST {endpoints.api_url}  (or {endpoints.api_stage_url})",
+        f"            x-api-key: {endpoints.api_key}   stage throttle: {throttle_text}",
+        f"  AWS       {endpoints.aws_endpoint_url}  (moto: S3 + SQS)  region {endpoints.region}",
+        f"            bucket {endpoints.bucket}, images under {endpoints.image_prefix}/",
+        f"            queue  {endpoints.queue_url}",
+        f"            DLQ    {endpoints.dlq_url}",
+        f"  Bedrock   {endpoints.bedrock_endpoint_url}  (stand-in, NOT an AI model; model id {endpoints.model_id})",
+        f"  Worker    batches of up to {numbers.batch_size}, batching window {window} s, {worker_size} at a time;",
+        f"            visibility timeout {endpoints.visibility_timeout} s locally (template: "
+        f"{numbers.visibility_timeout_seconds} s; LOCAL_VISIBILITY_TIMEOUT), DLQ after "
+        f"{endpoints.max_receive_count} receives",
+        *[f"  Note      {note}" for note in notes],
+        "",
+        "Generate over HTTP:",
+        f"  {curl}",
+        "Generate through the queue (images land under <prefix>/sqs/<message id>/):",
+        f"  {send}",
+        'See the images: open an image\'s "url" from the HTTP answer (a presigned URL), or',
+        f"  {aws} s3 ls s3://{endpoints.bucket}/{endpoints.image_prefix}/ --recursive",
+        f"  {aws} s3 cp s3://{endpoints.bucket}/<key> .",
+        "Dead letters:",
+        f"  {aws} sqs receive-message --queue-url {endpoints.dlq_url} --message-attribute-names All",
+        "",
+    ]
+    return lines
+
+
+def _aws_command(endpoints: Endpoints) -> str:
+    """``aws`` with fake credentials inline, so the command works in a fresh shell."""
+    aws = _aws_executable()
+    return (
+        f"AWS_ACCESS_KEY_ID={endpoints.aws_access_key_id} AWS_SECRET_ACCESS_KEY={endpoints.aws_secret_access_key} "
+        f"AWS_DEFAULT_REGION={endpoints.region} {aws} --endpoint-url {endpoints.aws_endpoint_url}"
+    )
+
+
+def _aws_executable() -> str:
+    """The virtualenv's ``aws`` (awscli is a dev dependency) when there is one, else whatever is on PATH."""
+    venv_aws = Path(sys.executable).with_name("aws")
+    if not venv_aws.exists():
+        return "aws"
+    try:
+        return shlex.quote(str(venv_aws.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(venv_aws))
+
+
+def _core_default_model() -> str:
+    """The core's default MODEL_ID (read from the core, not copied)."""
+    from imagegen_core.config import Settings
+
+    return Settings.from_env({"BUCKET_NAME": "any-bucket"}).model_id
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _optional_int(env, name, low, high)
+    return default if value is None else value
+
+
+def _optional_int(env: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingError(f"{name}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise SettingError(f"{name}={raw!r} must be between {low} and {high}")
+    return value
+
+
+def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "on", "true", "yes"):
+        return True
+    if raw in ("0", "off", "false", "no"):
+        return False
+    raise SettingError(f"{name}={raw!r} must be on or off")

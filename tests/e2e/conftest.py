@@ -1,0 +1,153 @@
+"""The local stack as users run it: ``python -m local`` in a subprocess, shared by every e2e test.
+
+Fixtures (a stable API: the CLI tests in tests/e2e/ use them too):
+
+- ``local_stack`` (session): starts the REAL command once, on free ports (``LOCAL_*_PORT=0``), with its
+  state in a temporary ``LOCAL_STATE_DIR``; waits (up to ``READY_TIMEOUT`` s) for ``endpoints.json``
+  and yields its content as a dict: ``api_url``, ``api_stage_url``, ``api_key``, ``aws_endpoint_url``,
+  ``bedrock_endpoint_url``, ``region``, ``aws_access_key_id``, ``aws_secret_access_key``, ``bucket``,
+  ``image_prefix``, ``queue_url``, ``dlq_url``, ``model_id``, ``visibility_timeout``,
+  ``max_receive_count``, ``pid``. At the end of the session it sends SIGINT and asserts a clean exit
+  (code 0) within ``STOP_TIMEOUT`` s.
+  Local knobs in force: batching window 0 s and visibility timeout 2 s (so retries and redrives take
+  seconds, not minutes), the API's stage throttle off (so tests never race its token bucket; the
+  throttle has unit tests), everything else as template.yaml says.
+- ``local_stack_log``: the path of the stack's combined stdout/stderr (handler logs included).
+- ``aws_clients``: ``(s3, sqs)`` boto3 clients on the stack's moto endpoint with its fake credentials.
+- ``start_local_stack(tmp_path, **env)`` / ``stop_local_stack(stack, signal)``: a stack of your own (e.g. to
+  test Ctrl-C); ``wait_until(condition, timeout, what)``: wait on a condition without fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0
+TEST_KNOBS = {
+    "LOCAL_AWS_PORT": "0",
+    "LOCAL_BEDROCK_PORT": "0",
+    "LOCAL_API_PORT": "0",
+    "LOCAL_BATCHING_WINDOW": "0",
+    "LOCAL_VISIBILITY_TIMEOUT": "2",
+    "LOCAL_API_THROTTLE": "off",
+}
+T = TypeVar("T")
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[bytes]
+    state_dir: Path
+    log_path: Path
+    endpoints: dict[str, Any]
+    started_seconds: float
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
+    """The first truthy value of ``condition()``, polled until ``timeout`` s; fails saying ``what`` was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)  # a poll interval, not a fixed wait: the deadline bounds the whole wait
+
+
+def stack_environment(state_dir: Path, **env: str) -> dict[str, str]:
+    """The launcher's environment: no real AWS settings or earlier LOCAL_* knobs, the test knobs, then ``env``."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "LOCAL_", "BEDROCK_STANDIN_", "PYTEST_"))
+    }
+    return {**inherited, **TEST_KNOBS, "LOCAL_STATE_DIR": str(state_dir), **env}
+
+
+def start_local_stack(directory: Path, **env: str) -> RunningStack:
+    """``python -m local`` in ``directory`` (state and log there); returns once endpoints.json is written."""
+    state_dir = directory / "state"
+    log_path = directory / "local-stack.log"
+    started = time.monotonic()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local"],
+            cwd=ROOT,
+            env=stack_environment(state_dir, **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    endpoints_file = state_dir / "endpoints.json"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"python -m local exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
+        return endpoints_file.exists()
+
+    try:
+        wait_until(ready, READY_TIMEOUT, "the local stack to write endpoints.json")
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    endpoints = json.loads(endpoints_file.read_text())
+    return RunningStack(process, state_dir, log_path, endpoints, time.monotonic() - started)
+
+
+def stop_local_stack(stack: RunningStack, signal_number: int = signal.SIGINT) -> int:
+    """Ctrl-C (or another signal), as a user would; the exit code (killed if it does not stop in time)."""
+    stack.process.send_signal(signal_number)
+    try:
+        return stack.process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        stack.process.kill()
+        stack.process.wait()
+        pytest.fail(f"the local stack did not stop within {STOP_TIMEOUT:.0f} s of SIGINT:\n{stack.log()}")
+
+
+@pytest.fixture(scope="session")
+def running_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    stack = start_local_stack(tmp_path_factory.mktemp("local-stack"))
+    yield stack
+    code = stop_local_stack(stack)
+    assert code == 0, f"python -m local exited with {code} on SIGINT:\n{stack.log()}"
+
+
+@pytest.fixture(scope="session")
+def local_stack(running_local_stack: RunningStack) -> dict[str, Any]:
+    """endpoints.json of the session's local stack (see the module docstring)."""
+    return running_local_stack.endpoints
+
+
+@pytest.fixture(scope="session")
+def local_stack_log(running_local_stack: RunningStack) -> Path:
+    return running_local_stack.log_path
+
+
+@pytest.fixture(scope="session")
+def aws_clients(local_stack: dict[str, Any]) -> tuple[Any, Any]:
+    session = boto3.session.Session(
+        aws_access_key_id=local_stack["aws_access_key_id"],
+        aws_secret_access_key=local_stack["aws_secret_access_key"],
+        region_name=local_stack["region"],
+    )
+    endpoint = local_stack["aws_endpoint_url"]
+    return session.client("s3", endpoint_url=endpoint), session.client("sqs", endpoint_url=endpoint)

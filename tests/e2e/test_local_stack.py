@@ -1,0 +1,222 @@
+"""The whole system offline, through ``python -m local``: HTTP and SQS in, PNGs in S3, failures in the DLQ."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+import urllib.error
+import urllib.request
+import uuid
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import start_local_stack, stop_local_stack, wait_until
+
+pytestmark = pytest.mark.e2e
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def generate(stack: dict[str, Any], payload: Any, *, key: str | None = None, url: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json", "x-api-key": key if key is not None else stack["api_key"]}
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return post(url or stack["api_url"], body, headers)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(PNG_SIGNATURE)
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
+    return [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+
+
+def dead_letter(sqs: Any, dlq_url: str, body: str) -> dict[str, Any] | None:
+    """The DLQ message with ``body``, looked at without hiding it from the other tests (visibility 0)."""
+    messages = sqs.receive_message(
+        QueueUrl=dlq_url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=0,
+        WaitTimeSeconds=1,
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["All"],
+    ).get("Messages", [])
+    return next((message for message in messages if message["Body"] == body), None)
+
+
+def test_a_request_over_http_stores_pngs_that_the_presigned_urls_serve(
+    local_stack: dict[str, Any], aws_clients: tuple[Any, Any]
+) -> None:
+    # given
+    s3, _ = aws_clients
+
+    # when
+    status, headers, answer = generate(local_stack, {"prompt": "a lighthouse at dawn", "number_of_images": 2})
+
+    # then
+    assert status == 200, answer
+    assert answer["request_id"] == headers["x-amzn-RequestId"]
+    assert len(answer["images"]) == 2
+    for image in answer["images"]:
+        assert image["bucket"] == local_stack["bucket"]
+        assert image["key"].startswith(f"{local_stack['image_prefix']}/api/{answer['request_id']}/")
+        with urllib.request.urlopen(image["url"], timeout=10) as response:
+            served = response.read()
+        stored = s3.get_object(Bucket=image["bucket"], Key=image["key"])["Body"].read()
+        assert served == stored
+        assert png_size(stored) == (image["width"], image["height"]) == (1024, 1024)
+        assert len(stored) > 10_000
+
+
+def test_the_stage_path_of_the_deployed_url_works_too(local_stack: dict[str, Any]) -> None:
+    # when
+    status, _, answer = generate(local_stack, {"prompt": "a cat"}, url=local_stack["api_stage_url"])
+
+    # then
+    assert status == 200, answer
+    assert len(answer["images"]) == 1
+
+
+@pytest.mark.parametrize("key", ["", "not-the-key"])
+def test_a_missing_or_wrong_api_key_is_refused_with_a_json_403(local_stack: dict[str, Any], key: str) -> None:
+    # when
+    status, headers, answer = generate(local_stack, {"prompt": "a cat"}, key=key)
+
+    # then
+    assert status == 403
+    assert answer["error"]["code"] == "forbidden"
+    assert answer["request_id"] == headers["x-amzn-RequestId"]
+
+
+def test_a_body_that_is_not_json_is_a_400_invalid_json(local_stack: dict[str, Any]) -> None:
+    # when
+    status, _, answer = generate(local_stack, b'{"prompt": "a cat",')
+
+    # then
+    assert status == 400
+    assert answer["error"]["code"] == "invalid_json"
+
+
+def test_an_unknown_route_is_a_json_404(local_stack: dict[str, Any]) -> None:
+    # when
+    status, _, answer = generate(local_stack, {"prompt": "a cat"}, url=local_stack["api_url"] + "-please")
+
+    # then
+    assert status == 404
+    assert answer["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "body", ["a red fox in fresh snow, watercolor", json.dumps({"prompt": "a red fox", "seed": 7})]
+)
+def test_a_queued_message_stores_its_png_under_its_message_id(
+    local_stack: dict[str, Any], aws_clients: tuple[Any, Any], body: str
+) -> None:
+    # given
+    s3, sqs = aws_clients
+
+    # when
+    message_id = sqs.send_message(QueueUrl=local_stack["queue_url"], MessageBody=body)["MessageId"]
+
+    # then
+    prefix = f"{local_stack['image_prefix']}/sqs/{message_id}/"
+    keys = wait_until(lambda: keys_under(s3, local_stack["bucket"], prefix), 20, f"an image under {prefix}")
+    assert len(keys) == 1
+    png_size(s3.get_object(Bucket=local_stack["bucket"], Key=keys[0])["Body"].read())
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [('{"prompt": "forbidden words", "note": "%s"}', "validation_error"), ("forbidden fruit %s", "content_filtered")],
+)
+def test_a_poison_message_lands_in_the_dlq_with_its_reason(
+    local_stack: dict[str, Any], aws_clients: tuple[Any, Any], body: str, code: str
+) -> None:
+    # given
+    _, sqs = aws_clients
+    unique = body % uuid.uuid4()
+
+    # when
+    message_id = sqs.send_message(QueueUrl=local_stack["queue_url"], MessageBody=unique)["MessageId"]
+
+    # then
+    letter = wait_until(partial(dead_letter, sqs, local_stack["dlq_url"], unique), 20, "the dead letter")
+    assert letter is not None
+    attributes = letter["MessageAttributes"]
+    assert attributes["error_code"]["StringValue"] == code
+    assert attributes["original_message_id"]["StringValue"] == message_id
+    assert attributes["error_message"]["StringValue"]
+
+
+def test_throttled_messages_are_retried_and_redriven_to_the_dlq_after_max_receives(
+    local_stack: dict[str, Any], aws_clients: tuple[Any, Any], local_stack_log: Path
+) -> None:
+    # given
+    s3, sqs = aws_clients
+    bodies = [f"throttle-me please, burst {index} {uuid.uuid4()}" for index in range(3)]
+
+    # when
+    ids = [sqs.send_message(QueueUrl=local_stack["queue_url"], MessageBody=body)["MessageId"] for body in bodies]
+
+    # then
+    dlq = local_stack["dlq_url"]
+    letters = [wait_until(partial(dead_letter, sqs, dlq, body), 45, f"{body!r} in the DLQ") for body in bodies]
+    for letter in letters:
+        assert letter is not None
+        assert int(letter["Attributes"]["ApproximateReceiveCount"]) >= local_stack["max_receive_count"]
+        assert "error_code" not in letter.get("MessageAttributes", {})  # moved by SQS's redrive, not by the worker
+    for message_id in ids:
+        assert keys_under(s3, local_stack["bucket"], f"{local_stack['image_prefix']}/sqs/{message_id}/") == []
+    assert "left to retry" in local_stack_log.read_text()
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_everything_cleanly(tmp_path: Path, signal_number: int) -> None:
+    # given
+    stack = start_local_stack(tmp_path)
+    status, _, _ = generate(stack.endpoints, {"prompt": "a cat"})
+    assert status == 200
+    containers = _children(stack.process.pid)
+    assert containers, "the request should have started a container"
+
+    # when
+    code = stop_local_stack(stack, signal_number)
+
+    # then
+    assert code == 0, stack.log()
+    assert "local stack stopped" in stack.log()
+    assert not [pid for pid in containers if Path(f"/proc/{pid}").exists()]
+    assert not (stack.state_dir / "endpoints.json").exists()
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(stack.endpoints["api_url"], timeout=5)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (the containers), from /proc."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry))
+    return children
