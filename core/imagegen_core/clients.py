@@ -2,6 +2,11 @@
 
 Endpoints come only from the standard ``AWS_ENDPOINT_URL_*`` variables, which boto3 reads itself,
 so the same code talks to AWS, to moto or to the local Bedrock stand-in.
+
+All clients come from one boto3 ``Session`` per container: a session loads and caches botocore's data
+files (endpoints, partitions, defaults, each service's model), so a session per client would read them
+again for every client, some 30-40 ms each at cold start (see docs/performance.md). A session is not
+thread-safe, so it is only used under the lock, to create clients; the clients themselves are.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
+_session: Any = None  # boto3.session.Session, created with the first client
 
 
 def s3_client() -> S3Client:
@@ -42,8 +48,10 @@ def bedrock_client(region: str, max_attempts: int, read_timeout: int) -> Bedrock
 
 def reset_clients() -> None:
     """Forget every client (tests use it to start from a clean container)."""
+    global _session
     with _lock:
         _clients.clear()
+        _session = None
 
 
 def _client(key: tuple[Any, ...], create: Any) -> Any:
@@ -57,10 +65,14 @@ def _client(key: tuple[Any, ...], create: Any) -> Any:
 
 
 def _new(service: str, region_name: str | None = None, **config: Any) -> Any:
+    """A new client from the container's session; called with ``_lock`` held."""
+    global _session
     import boto3  # imported on first use: nothing reaches for AWS at import time
     from botocore.config import Config
 
-    return boto3.session.Session().client(
+    if _session is None:
+        _session = boto3.session.Session()
+    return _session.client(
         service,  # type: ignore[call-overload]
         region_name=region_name,
         config=Config(signature_version="s3v4" if service == "s3" else None, max_pool_connections=50, **config),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
 
 from imagegen_core.families import family_for
 from imagegen_core.models import MAX_IMAGES
@@ -60,7 +61,7 @@ class WorkerSettings:
     """What the SQS worker needs on top of ``Settings``.
 
     ``max_images_in_flight`` is at least MAX_IMAGES so that any valid message can start; ``time_guard_ms``
-    is the time a message must still have before it is started (see sqs_worker.worker).
+    is the time a message must still have before it is started (see sqs_worker.app).
     """
 
     dlq_url: str

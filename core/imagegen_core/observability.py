@@ -35,7 +35,10 @@ class ThreadSafeMetrics(Metrics):
 
 
 metrics = ThreadSafeMetrics(namespace=NAMESPACE)
-tracer = Tracer()
+# Only botocore is patched (Bedrock, S3 and SQS calls become subsegments): that is every call we make.
+# The default patches every library X-Ray supports that happens to be importable (requests, sqlite3, ...),
+# importing each at cold start to do so; see docs/performance.md.
+tracer = Tracer(patch_modules=("botocore",))
 
 
 def prompt_hash(prompt: str) -> str:

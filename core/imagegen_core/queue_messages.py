@@ -1,0 +1,123 @@
+"""The queue's side of the contract: how an SQS message is read, where its images go, and how a dead letter
+explains itself. Pure functions, shared by the SQS worker and by anything that sends or inspects messages.
+
+How a body is read (the first non-blank character decides, so a prompt never turns into an error by accident):
+
+- ``{...}``: a JSON object with the fields of POST /generate-image, checked by the same ``parse_request``
+  (same rules, same messages). A body that starts with ``{`` but is not valid JSON is ``invalid_json``:
+  it is a broken request, not a prompt.
+- ``"..."``: when it parses as a JSON string (``json.dumps("a cat")``), that string is the prompt.
+- ``[...]``: when it parses, a JSON array is ``invalid_json`` (a request must be an object).
+- anything else, including ``1984``, ``true`` or ``[style] a cat``, is the prompt itself, with the
+  default parameters: a JSON number, boolean or null carries no request fields, and such words are
+  plausible prompts.
+- an empty or blank body is a ``validation_error`` (prompt required).
+
+Where the images go: ``<prefix>/sqs/<message id>/<index>-seed-<seed>.png``. Redeliveries must land on the
+same keys, and a key names the seed, so a message without a seed gets one derived from its message id,
+which SQS keeps across deliveries.
+
+A dead letter keeps the original body, so it can be redriven to the source queue once the cause is fixed
+(e.g. after a model change for ``model_error``); its message attributes say why it failed. SQS allows 10
+attributes per message and counts every name, type and value towards the message size (256 KiB by
+default), so there are 6 and the error text is bounded; the original message's own attributes are not
+copied: ``original_message_id`` ties the dead letter to the worker's logs instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from imagegen_core.errors import ImageGenError, InvalidJsonError, RequestValidationError
+from imagegen_core.models import SEED_MAX, GenerationRequest, parse_request
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+
+ERROR_MESSAGE_MAX_CHARS = 1000
+# Characters SQS accepts in a body or a string attribute; anything else is replaced.
+_NOT_ALLOWED_BY_SQS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_JSON = object()
+
+
+def request_for(body: str, message_id: str) -> GenerationRequest:
+    """The request a message body carries, with a seed derived from ``message_id`` when it gives none."""
+    request = parse_body(body)
+    if request.seed is None:
+        request = request.model_copy(update={"seed": derived_seed(message_id)})
+    return request
+
+
+def parse_body(body: str) -> GenerationRequest:
+    """Read a message body as plain text or JSON (rules in the module docstring); raises our errors."""
+    text = body.strip()
+    if not text:
+        raise RequestValidationError(
+            'message body is empty; send a prompt as plain text or a JSON object such as {"prompt": "a cat"}',
+            [{"field": "prompt", "message": "field required"}],
+        )
+    if text[0] == "{":
+        try:
+            payload = json.loads(text)
+        except ValueError as exc:
+            raise InvalidJsonError(f"message body starts with '{{' but is not valid JSON: {exc}") from None
+        return parse_request(payload)
+    decoded = _json_or_nothing(text) if text[0] in '"[' else _NOT_JSON
+    if isinstance(decoded, str):
+        return parse_request({"prompt": decoded})
+    if isinstance(decoded, list):
+        return parse_request(decoded)  # invalid_json: "must be a JSON object, not an array"
+    return parse_request({"prompt": text})
+
+
+def derived_seed(message_id: str) -> int:
+    """A seed in [0, SEED_MAX] that depends only on the message id (SHA-256, so evenly spread)."""
+    digest = hashlib.sha256(message_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (SEED_MAX + 1)
+
+
+def job_id_for(message_id: str) -> str:
+    """The job under which a message's images are stored: ``<prefix>/sqs/<message id>/``."""
+    return f"sqs/{message_id}"
+
+
+def dead_letter_attributes(
+    error: ImageGenError,
+    *,
+    original_message_id: str,
+    model_id: str,
+    receive_count: int,
+    failed_at: datetime,
+) -> dict[str, MessageAttributeValueTypeDef]:
+    """The attributes that explain a dead letter: ``error_code`` and ``error_message`` above all."""
+    values = {
+        "error_code": ("String", error.code),
+        "error_message": ("String", error_text(error)),
+        "original_message_id": ("String", original_message_id),
+        "model_id": ("String", model_id),
+        "receive_count": ("Number", str(receive_count)),
+        "failed_at": ("String", failed_at.astimezone(UTC).isoformat(timespec="seconds")),
+    }
+    return {name: {"DataType": kind, "StringValue": value} for name, (kind, value) in values.items()}
+
+
+def error_text(error: ImageGenError) -> str:
+    """The error's message followed by each field at fault, SQS-safe and at most ERROR_MESSAGE_MAX_CHARS."""
+    text = error.message
+    if error.details:
+        text += " (" + "; ".join(f"{d.get('field', '?')}: {d.get('message', '')}" for d in error.details) + ")"
+    text = _NOT_ALLOWED_BY_SQS.sub("?", text) or error.code
+    if len(text) > ERROR_MESSAGE_MAX_CHARS:
+        text = text[: ERROR_MESSAGE_MAX_CHARS - 1] + "…"
+    return text
+
+
+def _json_or_nothing(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return _NOT_JSON

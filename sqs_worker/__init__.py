@@ -1,0 +1,1 @@
+"""The SQS worker function: queue-driven image generation (handler in ``sqs_worker.app``)."""
