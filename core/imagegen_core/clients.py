@@ -73,7 +73,7 @@ def _new(service: str, region_name: str | None = None, **config: Any) -> Any:
     if _session is None:
         _session = boto3.session.Session()
     return _session.client(
-        service,  # type: ignore[call-overload]
+        service,
         region_name=region_name,
         config=Config(signature_version="s3v4" if service == "s3" else None, max_pool_connections=50, **config),
     )
