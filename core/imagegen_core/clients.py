@@ -1,12 +1,16 @@
-"""boto3 clients, created lazily once per container and shared by every thread.
+"""AWS clients, created lazily once per container and shared by every thread.
 
-Endpoints come only from the standard ``AWS_ENDPOINT_URL_*`` variables, which boto3 reads itself,
+Endpoints come only from the standard ``AWS_ENDPOINT_URL_*`` variables, which botocore reads itself,
 so the same code talks to AWS, to moto or to the local Bedrock stand-in.
 
-All clients come from one boto3 ``Session`` per container: a session loads and caches botocore's data
+All clients come from one botocore ``Session`` per container: a session loads and caches botocore's data
 files (endpoints, partitions, defaults, each service's model), so a session per client would read them
 again for every client, some 30-40 ms each at cold start (see docs/performance.md). A session is not
 thread-safe, so it is only used under the lock, to create clients; the clients themselves are.
+
+The clients are botocore's, which boto3's ``Session.client`` returns too: boto3 adds resources and S3's
+managed transfers (upload_file, ...), which we do not use, and importing it (with s3transfer) adds
+~10 ms to every cold start.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
-_session: Any = None  # boto3.session.Session, created with the first client
+_session: Any = None  # botocore.session.Session, created with the first client
 
 
 def s3_client() -> S3Client:
@@ -67,12 +71,12 @@ def _client(key: tuple[Any, ...], create: Any) -> Any:
 def _new(service: str, region_name: str | None = None, **config: Any) -> Any:
     """A new client from the container's session; called with ``_lock`` held."""
     global _session
-    import boto3  # imported on first use: nothing reaches for AWS at import time
+    import botocore.session  # imported on first use: nothing reaches for AWS at import time
     from botocore.config import Config
 
     if _session is None:
-        _session = boto3.session.Session()
-    return _session.client(
+        _session = botocore.session.get_session()
+    return _session.create_client(
         service,
         region_name=region_name,
         config=Config(signature_version="s3v4" if service == "s3" else None, max_pool_connections=50, **config),
