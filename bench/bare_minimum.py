@@ -1,0 +1,65 @@
+"""The bare minimum of storing one generated image, for the per-image overhead benchmark (child side).
+
+Run in a warm benchmark child (``bench/lambda_runner.py`` in ``serve`` mode) next to our generate_image
+function, with the same event, stand-in and moto S3. Each call times, with plain boto3 clients created at
+import (no Powertools, no X-Ray, no pydantic):
+
+- ``invoke_ms``: InvokeModel for the event's request, the answer's body read: the stand-in's own time plus
+  the transfer, which the benchmark takes as Bedrock's share of our handler's time;
+- ``loads_ms``: ``json.loads`` of the answer (shown, not counted in the bare minimum);
+- ``decode_ms`` + ``put_ms``: one base64 decode and one PutObject of the same bytes, to a new key: the
+  bare minimum our code is measured against.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+import boto3
+
+s3 = boto3.client("s3")
+bedrock = boto3.client("bedrock-runtime", region_name=os.environ.get("BEDROCK_REGION", "us-east-1"))
+BUCKET = os.environ["BUCKET_NAME"]
+MODEL_ID = os.environ.get("MODEL_ID", "amazon.titan-image-generator-v1")
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = json.loads(event["body"])
+    body = json.dumps(
+        {
+            "taskType": "TEXT_IMAGE",
+            "textToImageParams": {"text": request["prompt"]},
+            "imageGenerationConfig": {
+                "numberOfImages": 1,
+                "width": 1024,
+                "height": 1024,
+                "cfgScale": 8.0,
+                "seed": request["seed"],
+                "quality": "standard",
+            },
+        }
+    )
+    started = time.perf_counter()
+    payload = bedrock.invoke_model(modelId=MODEL_ID, body=body)["body"].read()
+    invoked = time.perf_counter()
+    encoded = json.loads(payload)["images"][0]
+    loaded = time.perf_counter()
+    data = base64.b64decode(encoded)
+    decoded = time.perf_counter()
+    s3.put_object(Bucket=BUCKET, Key=f"bare/{uuid.uuid4()}.png", Body=data, ContentType="image/png")
+    stored = time.perf_counter()
+    return {
+        "timings": {
+            "invoke_ms": (invoked - started) * 1000,
+            "loads_ms": (loaded - invoked) * 1000,
+            "decode_ms": (decoded - loaded) * 1000,
+            "put_ms": (stored - decoded) * 1000,
+            "answer_bytes": len(payload),
+            "png_bytes": len(data),
+        }
+    }
