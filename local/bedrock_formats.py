@@ -50,6 +50,18 @@ FAILURES: dict[str, str] = {
     "ModelTimeoutException": "Model has timed out in processing the request. Try your request again.",
 }
 _GEO_PREFIX = re.compile(r"^(us|eu|apac|global)\.")
+# The text-to-image model ids Bedrock answers to, legacy ones included, and their request formats.
+KNOWN_MODELS = {
+    "amazon.titan-image-generator-v1": "titan",
+    "amazon.titan-image-generator-v2:0": "titan",
+    "amazon.nova-canvas-v1:0": "nova",
+    "stability.sd3-large-v1:0": "stability",
+    "stability.sd3-5-large-v1:0": "stability",
+    "stability.stable-image-core-v1:0": "stability",
+    "stability.stable-image-core-v1:1": "stability",
+    "stability.stable-image-ultra-v1:0": "stability",
+    "stability.stable-image-ultra-v1:1": "stability",
+}
 
 
 @dataclass(frozen=True)
@@ -87,13 +99,10 @@ def resolve_model(model_id: str) -> tuple[str, str]:
     """The base model id (no ``us.`` prefix, no ARN around it) and its family: titan, nova or stability."""
     base_id = model_id.rsplit("/", 1)[-1] if model_id.startswith("arn:") else model_id
     base_id = _GEO_PREFIX.sub("", base_id)
-    if base_id.startswith("amazon.titan-image-generator-"):
-        return base_id, "titan"
-    if base_id.startswith("amazon.nova-canvas-"):
-        return base_id, "nova"
-    if base_id.startswith("stability."):
-        return base_id, "stability"
-    raise BedrockError("ValidationException", INVALID_MODEL)
+    family = KNOWN_MODELS.get(base_id)
+    if family is None:  # Bedrock knows exact model ids, not families
+        raise BedrockError("ValidationException", INVALID_MODEL)
+    return base_id, family
 
 
 def decode_body(raw_body: bytes) -> dict[str, Any]:

@@ -12,13 +12,15 @@ from imagegen_core.errors import ContentFilteredError, ImageGenError, ModelError
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 
-_THROTTLING = {
-    "ThrottlingException",
-    "ServiceQuotaExceededException",
-    "ModelNotReadyException",
-    "TooManyRequestsException",
+_THROTTLING = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
+_PASSING = {
+    "ModelTimeoutException",
+    "ServiceUnavailableException",
+    "InternalServerException",
+    "ModelErrorException",
+    "ModelNotReadyException",  # the model is being loaded; Bedrock's own retries usually see it through
 }
-_PASSING = {"ModelTimeoutException", "ServiceUnavailableException", "InternalServerException", "ModelErrorException"}
+_UNAVAILABLE_HINTS = ("end of its life", "model identifier is invalid", "marked by provider as legacy")
 
 
 def invoke(client: BedrockRuntimeClient, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -46,24 +48,25 @@ def invoke(client: BedrockRuntimeClient, model_id: str, body: dict[str, Any]) ->
 def error_from(exc: ClientError, model_id: str, region: str) -> ImageGenError:
     code = exc.response.get("Error", {}).get("Code", "")
     message = exc.response.get("Error", {}).get("Message", "") or str(exc)
-    how_to_change = (
-        f"Choose another model with the ModelId stack parameter or the MODEL_ID variable "
-        f"(e.g. stability.sd3-5-large-v1:0) and check model access in the Bedrock console of {region}."
-    )
+    lowered = message.lower()
     if code in _THROTTLING:
         return ThrottledError(f"Bedrock is throttling requests to {model_id}; try again later")
     if code in _PASSING:
         return ModelError(f"model {model_id} failed ({code}): {message}", transient=True)
-    if "content filter" in message.lower() or "blocked by our content" in message.lower():
+    if "content filter" in lowered or "blocked by our content" in lowered:
         return ContentFilteredError(f"the model's content filter blocked the request: {message}")
     if code == "AccessDeniedException":
-        return ModelError(
-            f"access to model {model_id} in {region} is denied: {message}. {how_to_change}", transient=False
-        )
-    if code == "ResourceNotFoundException" or "end of its life" in message.lower():
-        return ModelError(
-            f"model {model_id} is not available in {region} (not found, legacy or past end of life): "
-            f"{message}. {how_to_change}",
-            transient=False,
-        )
-    return ModelError(f"model {model_id} rejected the request ({code}): {message}", transient=False)
+        reason = f"access to model {model_id} in {region} is denied"
+    elif code == "ResourceNotFoundException" or any(hint in lowered for hint in _UNAVAILABLE_HINTS):
+        reason = f"model {model_id} is not available in {region} (unknown id, legacy or past end of life)"
+    else:
+        reason = f"model {model_id} rejected the request ({code})"
+    return ModelError(f"{reason}: {message.rstrip('.')}. {_how_to_change(region)}", transient=False)
+
+
+def _how_to_change(region: str) -> str:
+    return (
+        "Choose another model with the ModelId stack parameter or the MODEL_ID variable "
+        f"(e.g. amazon.nova-canvas-v1:0 or stability.sd3-5-large-v1:0) and check model access in the "
+        f"Bedrock console of {region}."
+    )

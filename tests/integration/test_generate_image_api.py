@@ -346,6 +346,36 @@ def test_a_model_past_end_of_life_is_a_502_that_says_how_to_change_it(
     assert "ModelId stack parameter" in message
 
 
+@pytest.mark.parametrize(
+    ("model_id", "fail_with", "phrase"),
+    [
+        ("amazon.nova-canvas-v1:0", "AccessDeniedException", "access to model amazon.nova-canvas-v1:0"),
+        ("amazon.nova-canvas-v9:0", "", "unknown id"),  # the stand-in, like Bedrock, knows no such model
+    ],
+)
+def test_an_unusable_model_is_a_502_that_names_it_and_the_way_out(
+    aws: Any,
+    standin: BedrockStandin,
+    lambda_context: LambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    model_id: str,
+    fail_with: str,
+    phrase: str,
+) -> None:
+    # given
+    monkeypatch.setenv("MODEL_ID", model_id)
+    if fail_with:
+        standin.configure(fail_with=fail_with)
+
+    # when
+    status, _, body = invoke(api_event({"prompt": "a cat"}, request_id="r"), lambda_context)
+
+    # then
+    assert_error(status, body, 502, "model_error", "r")
+    assert phrase in body["error"]["message"]
+    assert "ModelId stack parameter" in body["error"]["message"]
+
+
 # --- 500 internal_error ---------------------------------------------------------------------------
 
 

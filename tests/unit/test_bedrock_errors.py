@@ -18,7 +18,7 @@ def client_error(code: str, message: str, status: int) -> ClientError:
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [("ThrottlingException", 429), ("ServiceQuotaExceededException", 400), ("ModelNotReadyException", 429)],
+    [("ThrottlingException", 429), ("ServiceQuotaExceededException", 400), ("TooManyRequestsException", 429)],
 )
 def test_throttling_is_throttled_and_transient(code: str, status: int) -> None:
     error = error_from(client_error(code, "Too many requests", status), MODEL, "us-east-1")
@@ -27,7 +27,14 @@ def test_throttling_is_throttled_and_transient(code: str, status: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "code", ["ModelTimeoutException", "ServiceUnavailableException", "InternalServerException", "ModelErrorException"]
+    "code",
+    [
+        "ModelTimeoutException",
+        "ServiceUnavailableException",
+        "InternalServerException",
+        "ModelErrorException",
+        "ModelNotReadyException",
+    ],
 )
 def test_passing_model_failures_are_transient_model_errors(code: str) -> None:
     error = error_from(client_error(code, "try later", 500), MODEL, "us-east-1")
@@ -42,6 +49,7 @@ def test_passing_model_failures_are_transient_model_errors(code: str) -> None:
         ("ResourceNotFoundException", "This model version has reached the end of its life."),
         ("ResourceNotFoundException", "Access denied. This Model is marked by provider as Legacy"),
         ("ValidationException", "This model version has reached the end of its life."),
+        ("ValidationException", "The provided model identifier is invalid."),
     ],
 )
 def test_an_unusable_model_is_a_permanent_error_that_says_how_to_change_it(code: str, message: str) -> None:
@@ -69,7 +77,8 @@ def test_moderation_refusals_are_content_filtered(message: str) -> None:
     assert (error.code, error.status, error.transient) == ("content_filtered", 422, False)
 
 
-def test_any_other_validation_error_is_a_permanent_model_error() -> None:
+def test_any_other_validation_error_is_a_permanent_model_error_with_the_way_out() -> None:
     error = error_from(client_error("ValidationException", "Malformed input request", 400), MODEL, "us-east-1")
     assert (error.code, error.transient) == ("model_error", False)
     assert "Malformed input request" in error.message
+    assert "ModelId stack parameter" in error.message

@@ -340,7 +340,10 @@ def test_cross_region_prefixes_and_arns_reach_their_family(offline: BedrockStand
     assert reply.status == 200
 
 
-@pytest.mark.parametrize("model_id", ["anthropic.claude-3-haiku-20240307-v1:0", "amazon.titan-text-express-v1", ""])
+@pytest.mark.parametrize(
+    "model_id",
+    ["anthropic.claude-3-haiku-20240307-v1:0", "amazon.titan-text-express-v1", "amazon.nova-canvas-v9:0", ""],
+)
 def test_other_model_ids_are_invalid_identifiers(offline: BedrockStandin, model_id: str) -> None:
     # given / when
     reply = offline.invoke(model_id, titan_body())
