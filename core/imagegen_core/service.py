@@ -16,7 +16,7 @@ from imagegen_core.errors import ModelError, RequestValidationError
 from imagegen_core.families import family_for
 from imagegen_core.models import SEED_MAX, GenerationRequest
 from imagegen_core.observability import logger, metrics, prompt_hash, tracer
-from imagegen_core.storage import ImageStore, StoredImage, png_size
+from imagegen_core.storage import ImageStore, StoredImage
 
 
 @dataclass(frozen=True)
@@ -72,14 +72,12 @@ class ImageService:
         }
         stored = []
         for index, key in enumerate(keys):
-            data = base64.b64decode(encoded[index])
-            encoded[index] = ""  # drop the base64 text as soon as it is decoded
             if key in existing:
-                stored.append(StoredImage(self.store.bucket, key, *png_size(data)))
-                continue
-            stored.append(self.store.put_png(key, data, metadata))
-            del data
-        metrics.add_metric(name="ImagesGenerated", unit=MetricUnit.Count, value=len(keys) - len(existing))
+                stored.append(StoredImage(self.store.bucket, key, request.width, request.height))
+            else:
+                stored.append(self.store.put_png(key, base64.b64decode(encoded[index]), metadata))
+            encoded[index] = ""  # drop the base64 text once its image is stored
+        metrics.add_metric(name="ImagesGenerated", unit=MetricUnit.Count, value=len(set(keys) - existing))
         return GenerationResult(self.settings.model_id, seed, stored, bedrock_called=True)
 
     def _invoke(self, request: GenerationRequest, seed: int) -> list[str]:
