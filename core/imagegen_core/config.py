@@ -14,7 +14,8 @@ from imagegen_core.models import MAX_IMAGES
 
 T = TypeVar("T")
 
-_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
+# The same rule as the template's ImagePrefix parameter: no '*' or other characters that would widen IAM.
+_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _QUEUE_URL_PATTERN = re.compile(r"^https?://[^/\s]+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")
 
@@ -122,7 +123,7 @@ def _region(value: str) -> str:
 def _prefix(value: str) -> str:
     value = value.strip("/")
     if not _PREFIX_PATTERN.match(value):
-        raise ValueError("use letters, digits and !_.*'()- in segments separated by '/'")
+        raise ValueError("use letters, digits, '.', '_' and '-' in segments separated by '/'")
     return value
 
 

@@ -30,6 +30,7 @@ def test_a_missing_bucket_names_the_variable() -> None:
         ("MODEL_ID", "openai.dall-e-3", "unsupported model id"),
         ("BEDROCK_REGION", "mars", "not an AWS region"),
         ("IMAGE_PREFIX", "a//b", "segments"),
+        ("IMAGE_PREFIX", "team*", "segments"),
         ("PRESIGN_EXPIRY_SECONDS", "0", "between 1 and 604800"),
         ("PRESIGN_EXPIRY_SECONDS", "soon", "not an integer"),
         ("BEDROCK_MAX_ATTEMPTS", "50", "between 1 and 10"),
