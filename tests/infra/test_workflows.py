@@ -311,11 +311,11 @@ def test_the_client_image_is_built_for_both_platforms_from_cli(client_image: dic
     # when the build step is read
     [build] = steps_using(job, "docker/build-push-action")
 
-    # then it builds cli/Dockerfile in the cli/ context for amd64 and arm64 (with QEMU), pushing except for PRs
+    # then it builds cli/Dockerfile in the cli/ context for amd64 and arm64 (with QEMU), pushing from main and v* only
     assert build["with"]["context"] == "cli"
     assert build["with"]["file"] == "cli/Dockerfile"
     assert build["with"]["platforms"].split(",") == ["linux/amd64", "linux/arm64"]
-    assert build["with"]["push"] == "${{ github.event_name != 'pull_request' }}"
+    assert build["with"]["push"] == "${{ github.ref == 'refs/heads/main' || startsWith(github.ref, 'refs/tags/v') }}"
     assert steps_using(job, "docker/setup-qemu-action")
     assert steps_using(job, "docker/setup-buildx-action")
 
