@@ -2,9 +2,7 @@
 
 It runs in a child process of its own (``python -m bench.batch --child``): it starts moto in-process with
 ``mock_aws``, which must not meet the moto server the other benchmarks run in this process, and its RSS
-figure is then its own. The child first makes the in-process stand-in answer without Nagle's delay, as the
-other benchmarks do (``bench.services.answer_without_nagle_delay``): otherwise every call after the first
-on a kept-alive connection waits ~40 ms more, which the sequential baseline does ten times a batch.
+figure is then its own.
 """
 
 from __future__ import annotations
@@ -39,9 +37,6 @@ def main(argv: list[str] | None = None) -> int:
         print(worker_batch.report(measure(quick=args.quick)))
         return 0
     from bench import worker_batch
-    from bench.services import answer_without_nagle_delay
-
-    answer_without_nagle_delay()
     figures = worker_batch.measure(quick=args.quick)
     print(json.dumps(figures))
     return 0

@@ -103,7 +103,6 @@ def running_services(latency_ms: int = 0, image_detail: str = "noisy") -> Iterat
     """moto, the Bedrock stand-in and the X-Ray listener, all on loopback, stopped on exit."""
     from local.bedrock_standin import BedrockStandin, StandinSettings
 
-    answer_without_nagle_delay()
     listener = XRayListener()
     standin = BedrockStandin(StandinSettings(latency_ms=latency_ms, image_detail=image_detail), host="127.0.0.1")
     try:
@@ -111,21 +110,6 @@ def running_services(latency_ms: int = 0, image_detail: str = "noisy") -> Iterat
             yield Services(Endpoints(aws_url, standin.url, listener.address), standin, listener)
     finally:
         listener.close()
-
-
-def answer_without_nagle_delay() -> None:
-    """Make the in-process stand-in send its answers at once (TCP_NODELAY on its sockets).
-
-    The stand-in writes an answer's headers and its body in two writes. With Nagle's algorithm on (the
-    default), the body waits for the client's ACK of the headers, which Linux delays by up to 40 ms: the
-    second and later calls on a kept-alive connection then take ~42 ms instead of ~2 ms. Bedrock has no such
-    stall, and it would swamp the figures here, so the benchmark's own stand-in turns Nagle off through
-    ``socketserver.StreamRequestHandler.disable_nagle_algorithm``. The stand-in as ``python -m local`` runs
-    it (the load benchmark) is left as it is; docs/performance.md says what that costs there.
-    """
-    from local import bedrock_standin
-
-    bedrock_standin._Handler.disable_nagle_algorithm = True
 
 
 def aws_client(service: str, endpoints: Endpoints) -> Any:

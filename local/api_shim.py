@@ -324,6 +324,8 @@ class ApiGateway:
 class _HttpServer(ThreadingHTTPServer):
     """Keeps its connections, so that closing can end idle keep-alive ones (clients may hold them open)."""
 
+    request_queue_size = 128  # socketserver's 5 drops connections under a burst; the client retries after 1 s
+
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__(address, handler)
         self._connections: set[socket.socket] = set()
@@ -386,6 +388,7 @@ class ApiShim:
 def _handler_class(gateway: ApiGateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # no delayed-ACK stall between an answer's headers and its body
         server_version = "imagegen-local-api"
 
         def do_request(self) -> None:

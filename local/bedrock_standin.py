@@ -329,6 +329,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Answers are written as headers, then body; with Nagle's algorithm the body would wait for the client's
+    # delayed ACK (up to 40 ms on Linux) on every call after the first of a kept-alive connection.
+    disable_nagle_algorithm = True
     server: _Server
     server_version = "BedrockStandin/1.0"
 
