@@ -13,7 +13,7 @@ import (no Powertools, no X-Ray, no pydantic):
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import os
 import time
@@ -49,7 +49,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     invoked = time.perf_counter()
     encoded = json.loads(payload)["images"][0]
     loaded = time.perf_counter()
-    data = base64.b64decode(encoded)
+    data = binascii.a2b_base64(encoded)  # the fastest decode, as the service uses
     decoded = time.perf_counter()
     s3.put_object(Bucket=BUCKET, Key=f"bare/{uuid.uuid4()}.png", Body=data, ContentType="image/png")
     stored = time.perf_counter()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import secrets
 import time
 from dataclasses import dataclass
@@ -75,7 +75,7 @@ class ImageService:
             if key in existing:
                 stored.append(StoredImage(self.store.bucket, key, request.width, request.height))
             else:
-                stored.append(self.store.put_png(key, base64.b64decode(encoded[index]), metadata))
+                stored.append(self.store.put_png(key, binascii.a2b_base64(encoded[index]), metadata))
             encoded[index] = ""  # drop the base64 text once its image is stored
         metrics.add_metric(name="ImagesGenerated", unit=MetricUnit.Count, value=len(set(keys) - existing))
         return GenerationResult(self.settings.model_id, seed, stored, bedrock_called=True)
