@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print(worker_batch.report(measure(quick=args.quick)))
         return 0
     from bench import worker_batch
+
     figures = worker_batch.measure(quick=args.quick)
     print(json.dumps(figures))
     return 0

@@ -87,7 +87,10 @@ def function_spec(
     """The container spec of a function: code and layer directories, handler, Lambda-like environment.
 
     ``environment`` is the base every container gets (credentials, endpoints, region); the template's
-    variables come on top of it and ``overrides`` (the local stack's own, e.g. MODEL_ID) last.
+    variables come on top of it and ``overrides`` (the local stack's own, e.g. MODEL_ID) last. A variable
+    the template declares empty does not blank the base's value: the template declares the
+    ``AWS_ENDPOINT_URL_*`` empty (AWS's endpoints, and a slot for ``sam local --env-vars``), and the
+    local endpoints of the base must still reach the container.
     """
     raw = function_properties(template, logical_id)
     layer_dirs = [_layer_dir(template, layer, root) for layer in raw.pop("Layers", None) or []]
@@ -97,7 +100,9 @@ def function_spec(
     timeout = int(properties.get("Timeout", 3))
     memory = int(properties.get("MemorySize", 128))
     variables = {
-        key: str(value) for key, value in ((properties.get("Environment") or {}).get("Variables") or {}).items()
+        key: str(value)
+        for key, value in ((properties.get("Environment") or {}).get("Variables") or {}).items()
+        if str(value) or key not in environment
     }
     runtime = str(properties.get("Runtime", "python3"))
     lambda_env = {

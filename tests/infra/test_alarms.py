@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -12,6 +12,7 @@ from tests.infra.cfn import ACCOUNT, REGION, Rendered, render
 from tests.infra.conftest import markdown_anchors
 
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:AlertsTopic"
+RUNBOOK_LINK = re.compile(r"(https://\S+)#([\w-]+)")
 
 
 class ExpectedAlarm(NamedTuple):
@@ -111,9 +112,37 @@ def test_each_alarm_links_to_a_section_of_the_runbook_that_exists(
     # when the alarm's description is read
     description = stack.properties(alarm_id)["AlarmDescription"]
 
-    # then it names its runbook section, and docs/operations.md has a heading with that anchor
-    assert re.findall(r"docs/operations\.md#([\w-]+)", description) == [expected.anchor]
+    # then it links to its runbook section at the RunbookBaseUrl, a full URL that works from an e-mail, and
+    # docs/operations.md has a heading with that anchor
+    assert RUNBOOK_LINK.findall(description) == [(stack.parameters["RunbookBaseUrl"], expected.anchor)]
+    assert stack.parameters["RunbookBaseUrl"].endswith("/docs/operations.md")
     assert expected.anchor in markdown_anchors()
+
+
+def test_the_runbook_links_follow_the_runbook_base_url_parameter() -> None:
+    # given the runbook published elsewhere (a placeholder host)
+    stack = render(RunbookBaseUrl="https://wiki.example.com/imagegen/runbook")
+
+    # then every alarm links there
+    for alarm_id, expected in ALARMS.items():
+        description = stack.properties(alarm_id)["AlarmDescription"]
+        assert f"https://wiki.example.com/imagegen/runbook#{expected.anchor}" in description
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://github.com/acme/imagegen/blob/main/docs/operations.md", True),
+        ("http://wiki.example.com/runbook", False),
+        ("https://wiki.example.com/runbook#top", False),
+        ("docs/operations.md", False),
+    ],
+)
+def test_the_runbook_base_url_must_be_an_https_url_without_a_fragment(
+    template: dict[str, Any], url: str, accepted: bool
+) -> None:
+    # then CloudFormation accepts only URLs to which an alarm can append its #section
+    assert bool(re.fullmatch(template["Parameters"]["RunbookBaseUrl"]["AllowedPattern"], url)) is accepted
 
 
 def test_the_queue_age_threshold_is_the_parameter() -> None:
@@ -181,9 +210,10 @@ def test_the_outputs_name_everything_an_operator_needs(stack: Rendered) -> None:
 
 
 def test_every_runbook_link_in_the_template_points_at_a_section_that_exists() -> None:
-    # given every docs/operations.md#anchor the template mentions (alarms, parameter descriptions, comments)
+    # given every docs/operations.md#anchor and ${RunbookBaseUrl}#anchor the template mentions (alarms,
+    # parameter descriptions, comments)
     template_text = (Path(__file__).resolve().parents[2] / "template.yaml").read_text(encoding="utf-8")
-    linked = set(re.findall(r"docs/operations\.md#([\w-]+)", template_text))
+    linked = set(re.findall(r"(?:docs/operations\.md|\$\{RunbookBaseUrl\})#([\w-]+)", template_text))
 
     # then the runbook has a heading for each
     assert linked, "the template links to the runbook"

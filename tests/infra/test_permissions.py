@@ -49,7 +49,7 @@ def test_the_worker_may_use_its_queue_its_dead_letter_queue_and_the_sqs_prefix_o
     # when the stack is rendered
     granted = statements(stack, "SqsWorkerFunctionRole")
 
-    # then these are all of its permissions
+    # then these are all of its permissions: it lists and writes images, never reads or presigns them
     queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:imagegen-test-images"
     assert granted == {
         (frozenset({"logs:CreateLogStream", "logs:PutLogEvents"}), (log_group_arn("sqs-worker"),), "''"),
@@ -59,7 +59,7 @@ def test_the_worker_may_use_its_queue_its_dead_letter_queue_and_the_sqs_prefix_o
             ("arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-image-generator-v1",),
             "''",
         ),
-        (frozenset({"s3:PutObject", "s3:GetObject"}), ("arn:aws:s3:::imagebucket/images/sqs/*",), "''"),
+        (frozenset({"s3:PutObject"}), ("arn:aws:s3:::imagebucket/images/sqs/*",), "''"),
         (
             frozenset({"s3:ListBucket"}),
             ("arn:aws:s3:::imagebucket",),
