@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from botocore.exceptions import ClientError
 
-from imagegen_core.bedrock import error_from
+from imagegen_core.bedrock import error_from, invoke
 from imagegen_core.errors import ContentFilteredError, ModelError, ThrottledError
 
 MODEL = "amazon.titan-image-generator-v1"
@@ -82,3 +84,25 @@ def test_any_other_validation_error_is_a_permanent_model_error_with_the_way_out(
     assert (error.code, error.transient) == ("model_error", False)
     assert "Malformed input request" in error.message
     assert "ModelId stack parameter" in error.message
+
+
+class AnsweringClient:
+    """A bedrock-runtime client whose InvokeModel answers 200 with the given body (what botocore returns)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def invoke_model(self, **_: object) -> dict[str, object]:
+        return {"body": io.BytesIO(self._body), "contentType": "application/json"}
+
+
+@pytest.mark.parametrize("body", [b"<html>gateway error</html>", b'["images"]', b""])
+def test_an_answer_that_is_not_a_json_object_is_a_transient_model_error(body: bytes) -> None:
+    with pytest.raises(ModelError, match=MODEL) as caught:
+        invoke(AnsweringClient(body), MODEL, {"taskType": "TEXT_IMAGE"})  # type: ignore[arg-type]
+    assert caught.value.transient
+
+
+def test_a_json_answer_is_decoded() -> None:
+    answer = invoke(AnsweringClient(b'{"images": ["aGk="], "error": null}'), MODEL, {})  # type: ignore[arg-type]
+    assert answer == {"images": ["aGk="], "error": None}
