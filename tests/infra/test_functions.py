@@ -33,6 +33,15 @@ def test_each_function_runs_python_3_13_on_arm64_with_tracing_and_the_core_layer
     assert stack.resources[layer]["Type"] == "AWS::Lambda::LayerVersion"
 
 
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_each_function_limits_glibc_to_two_malloc_arenas(stack: Rendered, function_id: str) -> None:
+    # when the function is rendered
+    variables = stack.properties(function_id)["Environment"]["Variables"]
+
+    # then threads share two arenas (docs/performance.md: 228 MB -> 111 MB for a 10 x 5 batch)
+    assert variables["MALLOC_ARENA_MAX"] == "2"
+
+
 def test_the_api_function_answers_before_api_gateway_gives_up_after_29_seconds(stack: Rendered) -> None:
     # when the API function is rendered
     timeout = stack.properties("GenerateImageFunction")["Timeout"]
