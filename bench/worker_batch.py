@@ -192,9 +192,7 @@ def _stack(latency_ms: int) -> Iterator[tuple[Callable[..., Any], _CallsInFlight
         reset_default_service()
         reset_clients()
         settings = get_settings()
-        client = bedrock_client(
-            settings.bedrock_region, settings.bedrock_max_attempts, settings.bedrock_read_timeout_seconds
-        )
+        client = bedrock_client(settings.bedrock_region, settings.bedrock_read_timeout_seconds)
         counter = _CallsInFlight()
         client.meta.events.register("before-call.bedrock-runtime.InvokeModel", counter.before)
         client.meta.events.register("after-call.bedrock-runtime.InvokeModel", counter.after)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
@@ -19,13 +22,45 @@ _PASSING = {
     "ServiceUnavailableException",
     "InternalServerException",
     "ModelErrorException",
-    "ModelNotReadyException",  # the model is being loaded; Bedrock's own retries usually see it through
+    "ModelNotReadyException",  # the model is being loaded: a later attempt (a queue redelivery) succeeds
 }
 _UNAVAILABLE_HINTS = ("end of its life", "model identifier is invalid", "marked by provider as legacy")
 
 
-def invoke(client: BedrockRuntimeClient, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Call the model and return its decoded JSON answer."""
+# Full-jitter exponential backoff between throttled attempts: up to 0.5 s, 1 s, 2 s, ... (capped at 4 s).
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 4.0
+
+
+def invoke(
+    client: BedrockRuntimeClient,
+    model_id: str,
+    body: dict[str, Any],
+    max_attempts: int = 1,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Call the model and return its decoded JSON answer, retrying throttling only.
+
+    Throttling is answered at once, so ``max_attempts`` calls with backoff fit any budget. Timeouts and
+    model failures are not retried here (the client makes one attempt): a second slow attempt would not fit
+    the API function's timeout, and the queue retries whole messages anyway.
+    """
+    for attempt in range(1, max_attempts + 1):
+        try:
+            return _invoke_once(client, model_id, body)
+        except ThrottledError:
+            if attempt == max_attempts:
+                raise
+            sleep(random.uniform(0, backoff_ceiling(attempt)))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def backoff_ceiling(attempt: int) -> float:
+    """The longest wait after the ``attempt``-th throttled call (the wait is uniform below it)."""
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+
+
+def _invoke_once(client: BedrockRuntimeClient, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
     try:
         response = client.invoke_model(
             modelId=model_id, body=json.dumps(body), contentType="application/json", accept="application/json"

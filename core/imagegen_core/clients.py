@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
 _session: Any = None  # botocore.session.Session, created with the first client
+BEDROCK_CONNECT_TIMEOUT_SECONDS = 3
 
 
 def s3_client() -> S3Client:
@@ -36,16 +37,17 @@ def sqs_client() -> SQSClient:
     return _client(("sqs",), lambda: _new("sqs", retries={"total_max_attempts": 5, "mode": "standard"}))
 
 
-def bedrock_client(region: str, max_attempts: int, read_timeout: int) -> BedrockRuntimeClient:
-    """Bedrock throttles often: the standard retry mode backs off with jitter, ``max_attempts`` calls in all."""
+def bedrock_client(region: str, read_timeout: int) -> BedrockRuntimeClient:
+    """One attempt per call: ``bedrock.invoke`` retries throttling itself and nothing else (botocore's retry
+    modes would also repeat a timed-out generation, which the API function has no time for)."""
     return _client(
-        ("bedrock-runtime", region, max_attempts, read_timeout),
+        ("bedrock-runtime", region, read_timeout),
         lambda: _new(
             "bedrock-runtime",
             region_name=region,
-            retries={"total_max_attempts": max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": 1, "mode": "standard"},
             read_timeout=read_timeout,
-            connect_timeout=5,
+            connect_timeout=BEDROCK_CONNECT_TIMEOUT_SECONDS,
         ),
     )
 

@@ -84,7 +84,12 @@ class ImageService:
         body = self.family.build_body(request, seed)
         started = time.perf_counter()
         try:
-            answer = bedrock.invoke(self._bedrock, self.settings.model_id, body)  # type: ignore[arg-type]
+            answer = bedrock.invoke(
+                self._bedrock,  # type: ignore[arg-type]
+                self.settings.model_id,
+                body,
+                max_attempts=self.settings.bedrock_max_attempts,
+            )
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             metrics.add_metric(name="BedrockLatency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
@@ -99,9 +104,7 @@ def default_service() -> ImageService:
     global _service
     if _service is None:
         settings = get_settings()
-        client = bedrock_client(
-            settings.bedrock_region, settings.bedrock_max_attempts, settings.bedrock_read_timeout_seconds
-        )
+        client = bedrock_client(settings.bedrock_region, settings.bedrock_read_timeout_seconds)
         store = ImageStore(s3_client(), settings.bucket_name, settings.image_prefix, settings.presign_expiry_seconds)
         _service = ImageService(settings, client, store)
     return _service

@@ -328,6 +328,23 @@ def test_a_model_timeout_is_a_502_model_error(aws: Any, standin: BedrockStandin,
     assert "amazon.titan-image-generator-v1" in body["error"]["message"]
 
 
+def test_a_generation_slower_than_the_read_timeout_is_one_call_and_a_502(
+    aws: Any, standin: BedrockStandin, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given Bedrock takes longer than the function waits, and throttling may be retried
+    monkeypatch.setenv("BEDROCK_READ_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("BEDROCK_MAX_ATTEMPTS", "3")
+    standin.configure(latency_ms=1500)
+
+    # when
+    status, _, body = invoke(api_event({"prompt": "a slow cat"}, request_id="r"), lambda_context)
+
+    # then the generation is not repeated (a second one could not finish in time) and the caller is told
+    assert_error(status, body, 502, "model_error", "r")
+    assert "did not answer in time" in body["error"]["message"]
+    assert len(standin.calls) == 1
+
+
 def test_a_model_past_end_of_life_is_a_502_that_says_how_to_change_it(
     aws: Any, standin: BedrockStandin, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -116,9 +116,7 @@ class InFlight:
 def in_flight() -> Iterator[InFlight]:
     """Observes the Bedrock client that the worker's service will use (the container's cached one)."""
     settings = get_settings()
-    client = bedrock_client(
-        settings.bedrock_region, settings.bedrock_max_attempts, settings.bedrock_read_timeout_seconds
-    )
+    client = bedrock_client(settings.bedrock_region, settings.bedrock_read_timeout_seconds)
     observer = InFlight()
     client.meta.events.register("before-call.bedrock-runtime.InvokeModel", observer.before)
     client.meta.events.register("after-call.bedrock-runtime.InvokeModel", observer.after)

@@ -7,7 +7,7 @@ import io
 import pytest
 from botocore.exceptions import ClientError
 
-from imagegen_core.bedrock import error_from, invoke
+from imagegen_core.bedrock import backoff_ceiling, error_from, invoke
 from imagegen_core.errors import ContentFilteredError, ModelError, ThrottledError
 
 MODEL = "amazon.titan-image-generator-v1"
@@ -106,3 +106,58 @@ def test_an_answer_that_is_not_a_json_object_is_a_transient_model_error(body: by
 def test_a_json_answer_is_decoded() -> None:
     answer = invoke(AnsweringClient(b'{"images": ["aGk="], "error": null}'), MODEL, {})  # type: ignore[arg-type]
     assert answer == {"images": ["aGk="], "error": None}
+
+
+class ScriptedClient:
+    """A bedrock-runtime client that raises the scripted errors in turn, then answers with one image."""
+
+    meta = type("Meta", (), {"region_name": "us-east-1"})()
+
+    def __init__(self, *errors: ClientError) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def invoke_model(self, **_: object) -> dict[str, object]:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return {"body": io.BytesIO(b'{"images": ["aGk="]}')}
+
+
+def throttled() -> ClientError:
+    return client_error("ThrottlingException", "Too many requests, please wait before trying again.", 429)
+
+
+def test_throttling_is_retried_with_jittered_backoff_below_each_ceiling() -> None:
+    # given Bedrock throttles twice, then answers
+    client = ScriptedClient(throttled(), throttled())
+    waits: list[float] = []
+
+    # when
+    answer = invoke(client, MODEL, {}, max_attempts=3, sleep=waits.append)  # type: ignore[arg-type]
+
+    # then three calls were made, with a wait below 0.5 s and then below 1 s between them
+    assert answer == {"images": ["aGk="]}
+    assert client.calls == 3
+    assert len(waits) == 2
+    assert 0 <= waits[0] <= backoff_ceiling(1) == 0.5
+    assert 0 <= waits[1] <= backoff_ceiling(2) == 1.0
+
+
+def test_throttling_on_every_attempt_is_throttled_after_max_attempts_calls() -> None:
+    client = ScriptedClient(throttled(), throttled(), throttled())
+    with pytest.raises(ThrottledError):
+        invoke(client, MODEL, {}, max_attempts=2, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert client.calls == 2
+
+
+@pytest.mark.parametrize("code", ["ModelTimeoutException", "ServiceUnavailableException", "AccessDeniedException"])
+def test_anything_but_throttling_is_not_retried(code: str) -> None:
+    client = ScriptedClient(client_error(code, "no", 500))
+    with pytest.raises(ModelError):
+        invoke(client, MODEL, {}, max_attempts=3, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert client.calls == 1
+
+
+def test_the_backoff_ceiling_doubles_up_to_its_cap() -> None:
+    assert [backoff_ceiling(attempt) for attempt in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
