@@ -104,9 +104,11 @@ def test_the_layer_drops_the_bytecode_of_the_python_that_ran_the_tests(build_com
     # when the build's clean-up is read
     clean_up = command_running(build_commands, "find", "__pycache__")
 
-    # then every __pycache__ copied from core/ goes before the compilation, so none of another Python ships
+    # then it runs after the core is copied and before the compilation, so no bytecode of another Python ships
+    copy_core = command_running(build_commands, "cp", "imagegen_core")
+    compile_all = build_commands[-1]
     assert clean_up[1] == f"{ARTIFACTS_DIR}/python"
-    assert build_commands.index(clean_up) < len(build_commands) - 1
+    assert build_commands.index(copy_core) < build_commands.index(clean_up) < build_commands.index(compile_all)
 
 
 def test_the_layer_build_refuses_to_run_without_sam_builds_artifacts_dir() -> None:

@@ -33,6 +33,6 @@ def test_every_environment_deploys_an_active_model_the_template_accepts(environm
     assert model_id not in LEGACY_MODELS
 
 
-def test_no_environment_commits_an_alert_address() -> None:
-    for environment in ("default", "prod"):
-        assert "AlertEmail" not in overrides(environment)
+@pytest.mark.parametrize(("environment", "command"), [("default", "deploy"), ("default", "sync"), ("prod", "deploy")])
+def test_no_environment_commits_an_alert_address(environment: str, command: str) -> None:
+    assert "AlertEmail" not in overrides(environment, command)
