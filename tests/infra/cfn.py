@@ -2,14 +2,13 @@
 
 ``translate`` runs aws-sam-translator in-process (the same library `sam validate` and CloudFormation's
 transform use). ``Rendered`` then does the part CloudFormation does at deploy time, just enough for the
-tests: it evaluates the conditions, drops the resources they exclude, and resolves ``Ref``, ``Fn::Sub``,
-``Fn::GetAtt``, ``Fn::If`` and ``Fn::Join`` with placeholder physical ids. Nothing reaches AWS.
+tests: it evaluates the conditions, drops the resources they exclude, and resolves the intrinsic functions
+with the local stack's resolver (``local.intrinsics``) and placeholder physical ids. Nothing reaches AWS.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from functools import cache
 from typing import Any
 
@@ -18,13 +17,12 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.arn_generator import ArnGenerator
 from samtranslator.translator.translator import Translator
 
+from local.intrinsics import Resolver
 from local.template import TEMPLATE, load_template
 
 REGION = "eu-west-1"
 ACCOUNT = "000000000000"
 STACK = "imagegen-test"
-_NO_VALUE = object()
-_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
 def no_managed_policies() -> dict[str, str]:
@@ -67,84 +65,10 @@ def render(**parameters: str) -> Rendered:
     return Rendered(translate(**parameters), parameters)
 
 
-class Rendered:
-    """A translated template with its conditions evaluated and its intrinsic functions resolved."""
+class _PlaceholderIds(Resolver):
+    """local.intrinsics' resolver with the placeholder physical ids and ARNs the infra tests assert on."""
 
-    def __init__(self, template: dict[str, Any], parameters: dict[str, str]) -> None:
-        self.template = template
-        declared = template.get("Parameters") or {}
-        unknown = set(parameters) - set(declared)
-        if unknown:
-            raise KeyError(f"no such parameters: {sorted(unknown)}")
-        self.parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
-        self.parameters.update(parameters)
-        self._conditions: dict[str, bool] = {}
-        self.resources: dict[str, dict[str, Any]] = {
-            logical_id: self.resolve(resource)
-            for logical_id, resource in template["Resources"].items()
-            if self.condition(resource.get("Condition"))
-        }
-        self.outputs: dict[str, Any] = {
-            name: self.resolve(output["Value"])
-            for name, output in (template.get("Outputs") or {}).items()
-            if self.condition(output.get("Condition"))
-        }
-
-    # -------------------------------------------------------------- queries
-    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return {lid: res for lid, res in self.resources.items() if res["Type"] == resource_type}
-
-    def properties(self, logical_id: str) -> dict[str, Any]:
-        return self.resources[logical_id].get("Properties") or {}
-
-    def condition(self, name: str | None) -> bool:
-        if name is None:
-            return True
-        if name not in self._conditions:
-            self._conditions[name] = bool(self._evaluate(self.template["Conditions"][name]))
-        return self._conditions[name]
-
-    # -------------------------------------------------------------- resolution
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            resolved = [self.resolve(item) for item in value]
-            return [item for item in resolved if item is not _NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, argument),) = value.items()
-            if key == "Ref":
-                return self.ref(argument)
-            if key == "Fn::If":
-                name, when_true, when_false = argument
-                return self.resolve(when_true if self.condition(name) else when_false)
-            if key == "Fn::Sub":
-                return self._sub(argument)
-            if key == "Fn::GetAtt":
-                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-                return self.get_att(logical_id, attribute)
-            if key == "Fn::Join":
-                separator, parts = argument
-                return separator.join(str(part) for part in self.resolve(parts))
-        items = {key: self.resolve(item) for key, item in value.items()}
-        return {key: item for key, item in items.items() if item is not _NO_VALUE}
-
-    def ref(self, name: str) -> Any:
-        pseudo = {
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT,
-            "AWS::Partition": "aws",
-            "AWS::StackName": STACK,
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NoValue": _NO_VALUE,
-        }
-        if name in pseudo:
-            return pseudo[name]
-        if name in self.parameters:
-            return self.parameters[name]
-        return self.physical_id(name)
-
-    def physical_id(self, logical_id: str) -> str:
+    def physical_name(self, logical_id: str) -> str:
         resource = self.template["Resources"][logical_id]
         properties = resource.get("Properties") or {}
         kind = resource["Type"]
@@ -169,44 +93,55 @@ class Rendered:
         if attribute != "Arn":
             return f"{logical_id}.{attribute}"
         if kind == "AWS::S3::Bucket":
-            return f"arn:aws:s3:::{self.physical_id(logical_id)}"
+            return f"arn:aws:s3:::{self.physical_name(logical_id)}"
         if kind == "AWS::SQS::Queue":
             return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.get_att(logical_id, 'QueueName')}"
         if kind == "AWS::Logs::LogGroup":
             return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{self.resolve(properties['LogGroupName'])}:*"
         if kind == "AWS::Lambda::Function":
-            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.physical_id(logical_id)}"
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.physical_name(logical_id)}"
         if kind == "AWS::IAM::Role":
             return f"arn:aws:iam::{ACCOUNT}:role/{logical_id}"
         return f"arn:aws:{kind}:{logical_id}"
 
-    def _sub(self, argument: Any) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-        values = {name: self.resolve(item) for name, item in variables.items()}
 
-        def value(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in values:
-                return str(values[name])
-            if "." in name and not name.startswith("AWS::"):
-                logical_id, attribute = name.split(".", 1)
-                return self.get_att(logical_id, attribute)
-            return str(self.ref(name))
+class Rendered:
+    """A translated template with its conditions evaluated and its intrinsic functions resolved."""
 
-        return _SUB_VARIABLE.sub(value, text).replace("${!", "${")
+    def __init__(self, template: dict[str, Any], parameters: dict[str, str]) -> None:
+        self.template = template
+        declared = template.get("Parameters") or {}
+        unknown = set(parameters) - set(declared)
+        if unknown:
+            raise KeyError(f"no such parameters: {sorted(unknown)}")
+        self.parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
+        self.parameters.update(parameters)
+        self._resolver = _PlaceholderIds(template, REGION, ACCOUNT, STACK, refs=dict(self.parameters))
+        self.resources: dict[str, dict[str, Any]] = {
+            logical_id: self.resolve(resource)
+            for logical_id, resource in template["Resources"].items()
+            if self.condition(resource.get("Condition"))
+        }
+        self.outputs: dict[str, Any] = {
+            name: self.resolve(output["Value"])
+            for name, output in (template.get("Outputs") or {}).items()
+            if self.condition(output.get("Condition"))
+        }
 
-    def _evaluate(self, expression: Any) -> Any:
-        if isinstance(expression, dict) and len(expression) == 1:
-            ((key, argument),) = expression.items()
-            if key == "Fn::Equals":
-                left, right = (self._evaluate(item) for item in argument)
-                return str(left) == str(right)
-            if key == "Fn::Not":
-                return not self._evaluate(argument[0])
-            if key == "Fn::And":
-                return all(self._evaluate(item) for item in argument)
-            if key == "Fn::Or":
-                return any(self._evaluate(item) for item in argument)
-            if key == "Condition":
-                return self.condition(argument)
-        return self.resolve(expression)
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {lid: res for lid, res in self.resources.items() if res["Type"] == resource_type}
+
+    def properties(self, logical_id: str) -> dict[str, Any]:
+        return self.resources[logical_id].get("Properties") or {}
+
+    def condition(self, name: str | None) -> bool:
+        return name is None or self._resolver.condition(name)
+
+    def resolve(self, value: Any) -> Any:
+        return self._resolver.resolve(value)
+
+    def physical_id(self, logical_id: str) -> str:
+        return self._resolver.physical_name(logical_id)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        return self._resolver.get_att(logical_id, attribute)
