@@ -107,10 +107,9 @@ def server() -> Iterator[CannedServer]:
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No configuration from the machine: an empty working directory and none of our variables."""
+    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables and
+    sets fake credentials and the region."""
     monkeypatch.chdir(tmp_path)
-    for name in ("IMAGEGEN_API_URL", "IMAGEGEN_API_KEY", "IMAGEGEN_STACK", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def success_body(server: CannedServer, count: int, size: int = 64) -> dict[str, Any]:

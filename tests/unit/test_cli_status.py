@@ -15,20 +15,16 @@ from moto import mock_aws
 
 from imagegen_cli.main import main
 from imagegen_cli.status import newest_images
+from tests.conftest import REGION
 
-REGION = "eu-west-1"
 BUCKET = "imagegen-status-test"
 
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No configuration from the machine: an empty working directory, fake credentials, none of our variables."""
+    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables and
+    sets fake credentials and the region."""
     monkeypatch.chdir(tmp_path)
-    for name in ("IMAGEGEN_DLQ_URL", "IMAGEGEN_BUCKET", "IMAGEGEN_STACK", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", REGION)
 
 
 @dataclass

@@ -14,19 +14,14 @@ from moto import mock_aws
 
 from imagegen_cli.main import main
 from imagegen_cli.submit import PromptLine, message_body, read_prompt_lines, submit_lines
-
-REGION = "eu-west-1"
+from tests.conftest import REGION
 
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No configuration from the machine: an empty working directory, fake credentials, none of our variables."""
+    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables and
+    sets fake credentials and the region."""
     monkeypatch.chdir(tmp_path)
-    for name in ("SQS_QUEUE_URL", "IMAGEGEN_STACK", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", REGION)
 
 
 @pytest.fixture
