@@ -16,9 +16,16 @@ from typing import Any
 
 from bench.lambda_env import ROOT
 
+# The API request the benchmarks send: two images in one Titan call (events/ holds the default model's sample).
+API_BODY = {"prompt": "a lighthouse on a cliff at sunset, oil painting", "number_of_images": 2, "seed": 42}
+
 
 def load_event(relative_path: str) -> dict[str, Any]:
-    return dict(json.loads((ROOT / relative_path).read_text()))
+    """An event of events/; an API event carries the benchmarks' request (API_BODY)."""
+    event = dict(json.loads((ROOT / relative_path).read_text()))
+    if "requestContext" in event:
+        event["body"] = json.dumps(API_BODY)
+    return event
 
 
 def with_fresh_ids(event: dict[str, Any]) -> dict[str, Any]:
@@ -39,12 +46,14 @@ def sqs_event(bodies: list[str]) -> dict[str, Any]:
 
 def prerender(standin: Any, event: dict[str, Any], model_id: str) -> None:
     """Have the stand-in render (and cache) the images our function will ask for with this event."""
+    from imagegen_core.catalog import spec_for
     from imagegen_core.families import family_for
     from imagegen_core.models import parse_request
     from imagegen_core.queue_messages import request_for
 
     family = family_for(model_id)
-    requests = [request_for(record["body"], record["messageId"]) for record in event.get("Records", [])]
+    seed_max = spec_for(model_id).limits.seed_max
+    requests = [request_for(record["body"], record["messageId"], seed_max) for record in event.get("Records", [])]
     if "body" in event:
         requests.append(parse_request(json.loads(event["body"])))
     for request in requests:

@@ -14,8 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from imagegen_core.families.amazon import SIZES
-from imagegen_core.families.stability import ASPECT_RATIOS
+# Titan Image Generator's sizes and Stability's aspect ratios, as Bedrock documents them (the stand-in's own copy).
+SIZES = frozenset(
+    {
+        (1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768), (576, 384),
+        (768, 1280), (384, 640), (1280, 768), (640, 384), (896, 1152), (448, 576), (1152, 896), (576, 448),
+        (768, 1408), (384, 704), (1408, 768), (704, 384), (640, 1408), (320, 704), (1408, 640), (704, 320),
+        (1152, 640), (1173, 640),
+    }
+)  # fmt: skip
+ASPECT_RATIOS = {
+    (1024, 1024): "1:1", (1344, 768): "16:9", (768, 1344): "9:16", (1536, 640): "21:9", (640, 1536): "9:21",
+    (1216, 832): "3:2", (832, 1216): "2:3", (1088, 896): "5:4", (896, 1088): "4:5",
+}  # fmt: skip
 
 ERROR_STATUS: dict[str, int] = {
     "ValidationException": 400,

@@ -153,7 +153,7 @@ class MessageWorker:
     def _handle(self, record: SQSRecord, lambda_context: LambdaContext) -> Outcome:
         self._check_time(lambda_context)
         try:
-            request = request_for(record.body, record.message_id)
+            request = request_for(record.body, record.message_id, self.service.model.limits.seed_max)
             self.service.validate(request)
         except ImageGenError as error:
             return self._dead_letter(record, error)

@@ -65,8 +65,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "imagegen")
     monkeypatch.setenv("BUCKET_NAME", BUCKET)
-    monkeypatch.setenv("MODEL_ID", "amazon.titan-image-generator-v1")
-    monkeypatch.setenv("BEDROCK_REGION", "us-east-1")
+    monkeypatch.setenv("MODEL_ID", "stability.stable-image-core-v1:1")
+    monkeypatch.setenv("BEDROCK_REGION", "us-west-2")
     monkeypatch.setenv("IMAGE_PREFIX", "team-a")
     monkeypatch.setenv("BEDROCK_MAX_ATTEMPTS", "1")
     _fresh_container()
@@ -97,6 +97,20 @@ def standin(standin_server: BedrockStandin, monkeypatch: pytest.MonkeyPatch) -> 
     standin_server.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", standin_server.url)
     return standin_server
+
+
+TITAN = "amazon.titan-image-generator-v1"
+
+
+@pytest.fixture
+def titan(standin: BedrockStandin, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Configure Titan Image Generator v1, to exercise the Amazon TEXT_IMAGE format (several images per call).
+
+    The core still speaks that format although Bedrock retired the model on 2026-06-30.
+    """
+    monkeypatch.setenv("MODEL_ID", TITAN)
+    monkeypatch.setenv("BEDROCK_REGION", "us-east-1")
+    return TITAN
 
 
 @pytest.fixture

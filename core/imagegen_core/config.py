@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, ClassVar
 
+from imagegen_core.catalog import DEFAULT_MODEL_ID, DEFAULT_REGION, MAX_IMAGES, family_of
 from imagegen_core.env_settings import ConfigError, EnvSettings, between, checked
-from imagegen_core.families import family_for
-from imagegen_core.models import MAX_IMAGES
 
 __all__ = ["ConfigError", "Settings", "WorkerSettings", "get_settings", "get_worker_settings"]
 
@@ -26,7 +25,7 @@ def _bucket_name(value: str) -> str:
 
 
 def _model_id(value: str) -> str:
-    family_for(value)  # raises ValueError naming the supported families
+    family_of(value)  # raises ValueError naming the supported families
     return value
 
 
@@ -51,8 +50,8 @@ def _prefix(value: str) -> str:
 
 class Settings(EnvSettings):
     bucket_name: Annotated[str, checked(_bucket_name)]
-    model_id: Annotated[str, checked(_model_id)] = "amazon.titan-image-generator-v1"
-    bedrock_region: Annotated[str, checked(_region)] = "us-east-1"
+    model_id: Annotated[str, checked(_model_id)] = DEFAULT_MODEL_ID
+    bedrock_region: Annotated[str, checked(_region)] = DEFAULT_REGION
     image_prefix: Annotated[str, checked(_prefix)] = "images"
     presign_expiry_seconds: Annotated[int, between(1, 604_800)] = 3600
     bedrock_max_attempts: Annotated[int, between(1, 10)] = 4

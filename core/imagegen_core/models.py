@@ -1,4 +1,8 @@
-"""The request model shared by the HTTP API and the queue, with every limit in one place."""
+"""The request model shared by the HTTP API and the queue.
+
+Its bounds are the widest any model family allows (``imagegen_core.catalog``), so that nothing unbounded
+gets further; the configured model's own limits are checked next (``ImageService.validate``).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from imagegen_core.catalog import MAX_IMAGES, PROMPT_MAX_CHARS, SEED_MAX
 from imagegen_core.errors import InvalidJsonError, RequestValidationError
 
-PROMPT_MAX_CHARS = 512
-MAX_IMAGES = 5
-SEED_MAX = 2_147_483_646
+__all__ = ["MAX_IMAGES", "PROMPT_MAX_CHARS", "SEED_MAX", "GenerationRequest", "parse_request"]
+
 DEFAULT_SIZE = 1024
 
 
 class GenerationRequest(BaseModel):
-    """What a caller asks for. Family-specific rules (sizes, counts) live in ``families``."""
+    """What a caller asks for. Each model's own limits (sizes, counts, lengths) live in ``catalog``."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from imagegen_core.errors import ImageGenError, InvalidJsonError, RequestValidationError
-from imagegen_core.models import SEED_MAX, GenerationRequest, parse_request
+from imagegen_core.models import GenerationRequest, parse_request
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
@@ -45,11 +45,12 @@ _NOT_ALLOWED_BY_SQS = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 _NOT_JSON = object()
 
 
-def request_for(body: str, message_id: str) -> GenerationRequest:
-    """The request a message body carries, with a seed derived from ``message_id`` when it gives none."""
+def request_for(body: str, message_id: str, seed_max: int) -> GenerationRequest:
+    """The request a message body carries, with a seed derived from ``message_id`` when it gives none
+    (in 1..``seed_max``, the configured model's range: Stability reads a seed of 0 as "random")."""
     request = parse_body(body)
     if request.seed is None:
-        request = request.model_copy(update={"seed": derived_seed(message_id)})
+        request = request.model_copy(update={"seed": derived_seed(message_id, seed_max)})
     return request
 
 
@@ -75,10 +76,10 @@ def parse_body(body: str) -> GenerationRequest:
     return parse_request({"prompt": text})
 
 
-def derived_seed(message_id: str) -> int:
-    """A seed in [0, SEED_MAX] that depends only on the message id (SHA-256, so evenly spread)."""
+def derived_seed(message_id: str, seed_max: int) -> int:
+    """A seed in [1, seed_max] that depends only on the message id (SHA-256, so evenly spread)."""
     digest = hashlib.sha256(message_id.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (SEED_MAX + 1)
+    return 1 + int.from_bytes(digest[:8], "big") % seed_max
 
 
 def job_id_for(message_id: str) -> str:

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from aws_lambda_powertools.metrics import MetricUnit
 
 from imagegen_core import bedrock
+from imagegen_core.catalog import spec_for
 from imagegen_core.clients import bedrock_client, s3_client
 from imagegen_core.config import Settings, get_settings, get_worker_settings
 from imagegen_core.errors import ModelError, RequestValidationError
-from imagegen_core.families import family_for
-from imagegen_core.models import SEED_MAX, GenerationRequest
+from imagegen_core.families import FAMILIES, limit_problems
+from imagegen_core.models import GenerationRequest
 from imagegen_core.observability import logger, metrics, prompt_hash, tracer
 from imagegen_core.storage import ImageStore, StoredImage
 
@@ -30,13 +31,14 @@ class GenerationResult:
 class ImageService:
     def __init__(self, settings: Settings, bedrock_runtime: object, store: ImageStore) -> None:
         self.settings = settings
-        self.family = family_for(settings.model_id)
+        self.model = spec_for(settings.model_id)
+        self.family = FAMILIES[self.model.family]
         self.store = store
         self._bedrock = bedrock_runtime
 
     def validate(self, request: GenerationRequest) -> None:
-        """Apply the model family's rules (sizes, counts) on top of the common ones."""
-        problems = self.family.check(request)
+        """Apply the configured model's limits (sizes, counts, lengths, seeds) on top of the common rules."""
+        problems = limit_problems(request, self.model, self.family)
         if problems:
             fields = ", ".join(sorted({p["field"] for p in problems}))
             raise RequestValidationError(
@@ -53,7 +55,7 @@ class ImageService:
         exist, Bedrock is not called at all; otherwise only the missing ones are written.
         """
         self.validate(request)
-        seed = request.seed if request.seed is not None else secrets.randbelow(SEED_MAX + 1)
+        seed = request.seed if request.seed is not None else 1 + secrets.randbelow(self.model.limits.seed_max)
         keys = [self.store.key_for(job_id, index, seed) for index in range(request.number_of_images)]
         existing = self.store.existing_keys(job_id) if resume else set()
         if existing.issuperset(keys):

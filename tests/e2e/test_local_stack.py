@@ -61,19 +61,20 @@ def dead_letter(sqs: Any, dlq_url: str, body: str) -> dict[str, Any] | None:
     return next((message for message in messages if message["Body"] == body), None)
 
 
-def test_a_request_over_http_stores_pngs_that_the_presigned_urls_serve(
+def test_a_request_over_http_stores_a_png_that_the_presigned_url_serves(
     local_stack: dict[str, Any], aws_clients: tuple[Any, Any]
 ) -> None:
-    # given
+    # given the local stack runs the default model (Stable Image Core)
     s3, _ = aws_clients
+    assert local_stack["model_id"] == "stability.stable-image-core-v1:1"
 
     # when
-    status, headers, answer = generate(local_stack, {"prompt": "a lighthouse at dawn", "number_of_images": 2})
+    status, headers, answer = generate(local_stack, {"prompt": "a lighthouse at dawn", "width": 1216, "height": 832})
 
     # then
     assert status == 200, answer
     assert answer["request_id"] == headers["x-amzn-RequestId"]
-    assert len(answer["images"]) == 2
+    assert len(answer["images"]) == 1
     for image in answer["images"]:
         assert image["bucket"] == local_stack["bucket"]
         assert image["key"].startswith(f"{local_stack['image_prefix']}/api/{answer['request_id']}/")
@@ -81,7 +82,7 @@ def test_a_request_over_http_stores_pngs_that_the_presigned_urls_serve(
             served = response.read()
         stored = s3.get_object(Bucket=image["bucket"], Key=image["key"])["Body"].read()
         assert served == stored
-        assert png_size(stored) == (image["width"], image["height"]) == (1024, 1024)
+        assert png_size(stored) == (image["width"], image["height"]) == (1216, 832)
         assert len(stored) > 10_000
 
 

@@ -38,41 +38,55 @@ def assert_error(status: int, body: Response, expected_status: int, code: str, r
 # --- 200 -----------------------------------------------------------------------------------------
 
 
-def test_the_sample_event_stores_its_images_and_answers_where_they_are(
+def test_the_sample_event_stores_its_image_and_answers_where_it_is(
     aws: Any, standin: BedrockStandin, lambda_context: LambdaContext
 ) -> None:
-    # given the event that `sam local invoke -e events/api_generate_image.json` sends
+    # given the event that `sam local invoke -e events/api_generate_image.json` sends (the default model)
     event = load_event("api_generate_image")
     request_id = event["requestContext"]["requestId"]
 
     # when
     status, headers, body = invoke(event, lambda_context)
 
-    # then the answer lists two PNGs under the prefix, named after the request and the seed
+    # then the answer lists the PNG under the prefix, named after the request and the seed
     assert status == 200
     assert headers["Content-Type"] == "application/json"
-    assert (body["request_id"], body["model_id"], body["seed"]) == (request_id, "amazon.titan-image-generator-v1", 42)
-    assert [image["key"] for image in body["images"]] == [
-        f"team-a/api/{request_id}/0-seed-42.png",
-        f"team-a/api/{request_id}/1-seed-42.png",
-    ]
-    for image in body["images"]:
-        assert (image["bucket"], image["width"], image["height"]) == (BUCKET, 1024, 1024)
-        assert image["s3_uri"] == f"s3://{BUCKET}/{image['key']}"
-        # and the objects are real PNGs with the promised content type and metadata (no prompt)
-        stored = aws.get_object(Bucket=BUCKET, Key=image["key"])
-        assert stored["Body"].read().startswith(b"\x89PNG\r\n\x1a\n")
-        assert stored["ContentType"] == "image/png"
-        prompt = "a lighthouse on a cliff at sunset, oil painting"
-        assert stored["Metadata"] == {
-            "model-id": "amazon.titan-image-generator-v1",
-            "seed": "42",
-            "request-id": request_id,
-            "prompt-sha256": hashlib.sha256(prompt.encode()).hexdigest(),
-            "width": "1024",
-            "height": "1024",
-        }
-    # and Bedrock got one Titan request for both images
+    assert (body["request_id"], body["model_id"], body["seed"]) == (request_id, "stability.stable-image-core-v1:1", 42)
+    assert [image["key"] for image in body["images"]] == [f"team-a/api/{request_id}/0-seed-42.png"]
+    image = body["images"][0]
+    assert (image["bucket"], image["width"], image["height"]) == (BUCKET, 1344, 768)
+    assert image["s3_uri"] == f"s3://{BUCKET}/{image['key']}"
+    # and the object is a real PNG with the promised content type and metadata (no prompt)
+    stored = aws.get_object(Bucket=BUCKET, Key=image["key"])
+    assert stored["Body"].read().startswith(b"\x89PNG\r\n\x1a\n")
+    assert stored["ContentType"] == "image/png"
+    prompt = "a lighthouse on a cliff at sunset, oil painting"
+    assert stored["Metadata"] == {
+        "model-id": "stability.stable-image-core-v1:1",
+        "seed": "42",
+        "request-id": request_id,
+        "prompt-sha256": hashlib.sha256(prompt.encode()).hexdigest(),
+        "width": "1344",
+        "height": "768",
+    }
+    # and Bedrock got one Stability request with the size's aspect ratio
+    assert [call.body["aspect_ratio"] for call in standin.calls] == ["16:9"]
+
+
+def test_titan_makes_several_images_in_one_call(
+    aws: Any, standin: BedrockStandin, lambda_context: LambdaContext, titan: str
+) -> None:
+    # given
+    event = api_event({"prompt": "a lighthouse", "number_of_images": 2, "seed": 42}, request_id="r2")
+
+    # when
+    status, _, body = invoke(event, lambda_context)
+
+    # then both images are stored, from one Titan request
+    assert status == 200
+    assert body["model_id"] == titan
+    assert [image["key"] for image in body["images"]] == ["team-a/api/r2/0-seed-42.png", "team-a/api/r2/1-seed-42.png"]
+    assert all((image["width"], image["height"]) == (1024, 1024) for image in body["images"])
     assert [call.body["imageGenerationConfig"]["numberOfImages"] for call in standin.calls] == [2]
 
 
@@ -100,7 +114,7 @@ def test_a_random_seed_is_chosen_and_reported_when_none_is_given(
     _, _, body = invoke(api_event({"prompt": "a cat"}), lambda_context)
 
     # then the seed sent to Bedrock is the one reported and named in the key
-    sent = standin.calls[0].body["imageGenerationConfig"]["seed"]
+    sent = standin.calls[0].body["seed"]
     assert body["seed"] == sent
     assert body["images"][0]["key"].endswith(f"-seed-{sent}.png")
 
@@ -250,7 +264,7 @@ def test_stability_rejects_more_than_one_image(
     # then
     assert_error(status, body, 422, "validation_error", "r")
     assert body["error"]["details"] == [
-        {"field": "number_of_images", "message": "Stability models make 1 image per request"}
+        {"field": "number_of_images", "message": "Stable Image Core 1.1 makes 1 image per request"}
     ]
 
 
@@ -325,7 +339,7 @@ def test_a_throttle_that_clears_on_retry_succeeds(
 def test_a_model_timeout_is_a_502_model_error(aws: Any, standin: BedrockStandin, lambda_context: LambdaContext) -> None:
     status, _, body = invoke(api_event({"prompt": "please timeout-me"}, request_id="r"), lambda_context)
     assert_error(status, body, 502, "model_error", "r")
-    assert "amazon.titan-image-generator-v1" in body["error"]["message"]
+    assert "stability.stable-image-core-v1:1" in body["error"]["message"]
 
 
 def test_a_generation_slower_than_the_read_timeout_is_one_call_and_a_502(

@@ -97,7 +97,8 @@ class InFlight:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def before(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        images = context["images"] = json.loads(params["body"])["imageGenerationConfig"]["numberOfImages"]
+        body = json.loads(params["body"])
+        images = context["images"] = body.get("imageGenerationConfig", {}).get("numberOfImages", 1)
         with self.lock:
             self.calls += 1
             self.images += images
@@ -140,7 +141,7 @@ def test_a_plain_text_message_is_the_prompt_and_its_png_lands_under_the_message_
 
     # then the message is acknowledged and its image stored under a seed derived from the message id
     assert response == {"batchItemFailures": []}
-    seed = derived_seed(message_id)
+    seed = derived_seed(message_id, 4_294_967_295)  # Stable Image Core's seed range
     key = f"team-a/sqs/{message_id}/0-seed-{seed}.png"
     assert keys_under(aws, f"team-a/sqs/{message_id}/") == [key]
     stored = aws.get_object(Bucket=BUCKET, Key=key)
@@ -148,9 +149,12 @@ def test_a_plain_text_message_is_the_prompt_and_its_png_lands_under_the_message_
     assert stored["Metadata"]["request-id"] == message_id
     # and Bedrock was asked for the body's text with the default parameters
     [call] = standin.calls
-    assert call.body["textToImageParams"] == {"text": "a red fox in fresh snow, watercolor"}
-    assert call.body["imageGenerationConfig"]["seed"] == seed
-    assert call.body["imageGenerationConfig"]["numberOfImages"] == 1
+    assert call.body == {
+        "prompt": "a red fox in fresh snow, watercolor",
+        "aspect_ratio": "1:1",
+        "seed": seed,
+        "output_format": "png",
+    }
     assert dead_letters(dlq) == []
 
 
@@ -164,16 +168,13 @@ def test_a_json_message_carries_the_fields_of_the_http_request(
     # when
     response = lambda_handler(event, lambda_context)
 
-    # then both images are stored with the message's own seed and size
+    # then the image is stored with the message's own seed and size
     assert response == {"batchItemFailures": []}
-    assert keys_under(aws, f"team-a/sqs/{message_id}/") == [
-        f"team-a/sqs/{message_id}/0-seed-42.png",
-        f"team-a/sqs/{message_id}/1-seed-42.png",
-    ]
-    head = aws.head_object(Bucket=BUCKET, Key=f"team-a/sqs/{message_id}/1-seed-42.png")
-    assert (head["Metadata"]["width"], head["Metadata"]["height"]) == ("512", "512")
+    assert keys_under(aws, f"team-a/sqs/{message_id}/") == [f"team-a/sqs/{message_id}/0-seed-42.png"]
+    head = aws.head_object(Bucket=BUCKET, Key=f"team-a/sqs/{message_id}/0-seed-42.png")
+    assert (head["Metadata"]["width"], head["Metadata"]["height"]) == ("832", "1216")
     [call] = standin.calls
-    assert call.body["imageGenerationConfig"]["numberOfImages"] == 2
+    assert (call.body["aspect_ratio"], call.body["negative_prompt"]) == ("2:3", "people")
 
 
 # --- failures: retried or dead-lettered -----------------------------------------------------------
@@ -204,7 +205,7 @@ def test_a_mixed_batch_retries_the_throttled_message_and_dead_letters_the_hopele
     for message_id, letter in letters.items():
         assert letter["body"] == bodies[message_id]
         assert letter["attributes"]["error_code"] == expected_codes[message_id]
-        assert letter["attributes"]["model_id"] == "amazon.titan-image-generator-v1"
+        assert letter["attributes"]["model_id"] == "stability.stable-image-core-v1:1"
         assert letter["attributes"]["failed_at"].endswith("+00:00")
         assert letter["attributes"]["receive_count"] == "1"
     assert "number_of_images" in letters[MIXED["invalid"]]["attributes"]["error_message"]
@@ -219,7 +220,7 @@ def test_a_model_past_its_end_of_life_dead_letters_the_message_as_a_model_error(
     aws: Any, dlq: str, standin: BedrockStandin, lambda_context: LambdaContext
 ) -> None:
     # given
-    standin.configure(eol_models=("amazon.titan-image-generator-v1",))
+    standin.configure(eol_models=("stability.stable-image-core-v1:1",))
     event = load_event("sqs_plain_text")
 
     # when
@@ -376,10 +377,10 @@ def test_a_duplicate_delivery_calls_bedrock_once_and_stores_one_object(
 
 
 def test_a_partly_written_message_completes_only_the_missing_image(
-    aws: Any, dlq: str, standin: BedrockStandin, lambda_context: LambdaContext
+    aws: Any, dlq: str, standin: BedrockStandin, lambda_context: LambdaContext, titan: str
 ) -> None:
     # given a two-image message whose second image is missing and whose first is marked
-    event = load_event("sqs_json")
+    event = sqs_event(json.dumps({"prompt": "a lighthouse", "number_of_images": 2, "seed": 42}))
     message_id = event["Records"][0]["messageId"]
     lambda_handler(event, lambda_context)
     first, second = (f"team-a/sqs/{message_id}/{index}-seed-42.png" for index in (0, 1))
@@ -483,7 +484,7 @@ def test_a_full_batch_of_ten_runs_all_at_once_by_default(
 
 
 def test_the_images_in_flight_never_exceed_max_images_in_flight(
-    aws: Any, dlq: str, standin: BedrockStandin, in_flight: InFlight, monkeypatch: pytest.MonkeyPatch
+    aws: Any, dlq: str, standin: BedrockStandin, titan: str, in_flight: InFlight, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given four 2-image messages, room for 5 images (two messages), calls that wait for a partner in
     # flight, and slow answers, so that more messages would overlap if they were let in

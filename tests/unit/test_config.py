@@ -12,8 +12,8 @@ def test_defaults_apply_when_only_the_bucket_is_given() -> None:
     settings = Settings.from_env({"BUCKET_NAME": "my-images"})
 
     # then
-    assert settings.model_id == "amazon.titan-image-generator-v1"
-    assert settings.bedrock_region == "us-east-1"
+    assert settings.model_id == "stability.stable-image-core-v1:1"
+    assert settings.bedrock_region == "us-west-2"
     assert settings.image_prefix == "images"
     assert settings.presign_expiry_seconds == 3600
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from imagegen_core.errors import ContentFilteredError, InvalidJsonError, ModelError, RequestValidationError
-from imagegen_core.models import SEED_MAX
+from imagegen_core.models import PROMPT_MAX_CHARS, SEED_MAX
 from imagegen_core.queue_messages import (
     ERROR_MESSAGE_MAX_CHARS,
     dead_letter_attributes,
@@ -77,9 +77,9 @@ def test_an_empty_body_is_a_validation_error_on_the_prompt(body: str) -> None:
     assert caught.value.details == [{"field": "prompt", "message": "field required"}]
 
 
-def test_a_plain_text_prompt_over_the_limit_is_a_validation_error() -> None:
+def test_a_plain_text_prompt_over_every_model_s_limit_is_a_validation_error() -> None:
     with pytest.raises(RequestValidationError, match="check prompt"):
-        parse_body("x" * 513)
+        parse_body("x" * (PROMPT_MAX_CHARS + 1))
 
 
 # --- seeds and keys --------------------------------------------------------------------------------
@@ -87,23 +87,24 @@ def test_a_plain_text_prompt_over_the_limit_is_a_validation_error() -> None:
 
 def test_a_message_without_a_seed_gets_the_same_seed_on_every_delivery() -> None:
     # given / when
-    first = request_for("a cat", MESSAGE_ID)
-    again = request_for("a cat", MESSAGE_ID)
+    first = request_for("a cat", MESSAGE_ID, SEED_MAX)
+    again = request_for("a cat", MESSAGE_ID, SEED_MAX)
 
     # then
-    assert first.seed == again.seed == derived_seed(MESSAGE_ID)
+    assert first.seed == again.seed == derived_seed(MESSAGE_ID, SEED_MAX)
 
 
 def test_a_message_with_a_seed_keeps_it() -> None:
-    assert request_for('{"prompt": "a cat", "seed": 7}', MESSAGE_ID).seed == 7
+    assert request_for('{"prompt": "a cat", "seed": 7}', MESSAGE_ID, SEED_MAX).seed == 7
 
 
-def test_derived_seeds_are_valid_and_differ_between_messages() -> None:
+def test_derived_seeds_are_in_the_model_s_range_and_differ_between_messages() -> None:
     # given
-    seeds = {derived_seed(f"message-{index}") for index in range(1000)}
+    seed_max = 858_993_459  # the smallest range of a listed model (Nova Canvas)
+    seeds = {derived_seed(f"message-{index}", seed_max) for index in range(1000)}
 
-    # then
-    assert all(0 <= seed <= SEED_MAX for seed in seeds)
+    # then: never 0, which Stability models read as "pick a random seed"
+    assert all(1 <= seed <= seed_max for seed in seeds)
     assert len(seeds) == 1000
 
 

@@ -1,14 +1,15 @@
-"""The Stability AI format: SD3.5 Large, Stable Image Core and Ultra (one image per call)."""
+"""The Stability AI format: Stable Image Core, Stable Image Ultra, SD3.5 Large (one image per call)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from imagegen_core.catalog import Size
 from imagegen_core.errors import ContentFilteredError, ModelError
 from imagegen_core.models import GenerationRequest
 
-# Stability models take an aspect ratio, not a size; these are the ~1 megapixel sizes they produce.
-ASPECT_RATIOS: dict[tuple[int, int], str] = {
+# Stability takes an aspect ratio, not a size: each ratio and the size the models make for it.
+ASPECT_RATIOS: dict[Size, str] = {
     (1024, 1024): "1:1",
     (1344, 768): "16:9",
     (768, 1344): "9:16",
@@ -19,25 +20,13 @@ ASPECT_RATIOS: dict[tuple[int, int], str] = {
     (1088, 896): "5:4",
     (896, 1088): "4:5",
 }
-_AMAZON_ONLY = ("cfg_scale", "quality")
 
 
 class StabilityFamily:
     name: str = "stability"
-    model_prefixes: tuple[str, ...] = ("stability.",)
 
-    def check(self, request: GenerationRequest) -> list[dict[str, str]]:
-        problems = []
-        if (request.width, request.height) not in ASPECT_RATIOS:
-            sizes = ", ".join(f"{w}x{h} ({ratio})" for (w, h), ratio in ASPECT_RATIOS.items())
-            message = f"{request.width}x{request.height} is not a supported size; use one of {sizes}"
-            problems += [{"field": "width", "message": message}, {"field": "height", "message": message}]
-        if request.number_of_images != 1:
-            problems.append({"field": "number_of_images", "message": "Stability models make 1 image per request"})
-        for field in _AMAZON_ONLY:
-            if field in request.model_fields_set:
-                problems.append({"field": field, "message": "not supported by Stability models"})
-        return problems
+    def describe_size(self, size: Size) -> str:
+        return f"{size[0]}x{size[1]} ({ASPECT_RATIOS[size]})"
 
     def build_body(self, request: GenerationRequest, seed: int) -> dict[str, Any]:
         body: dict[str, Any] = {
