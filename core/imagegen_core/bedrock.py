@@ -105,6 +105,6 @@ def error_from(exc: ClientError, model_id: str, region: str) -> ImageGenError:
 def _how_to_change(region: str) -> str:
     return (
         "Choose another model with the ModelId stack parameter or the MODEL_ID variable "
-        f"(e.g. amazon.nova-canvas-v1:0 or stability.sd3-5-large-v1:0) and check model access in the "
+        f"(e.g. stability.stable-image-core-v1:1 in us-west-2) and check model access in the "
         f"Bedrock console of {region}."
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import pytest
 
 from imagegen_core.bedrock import backoff_ceiling
+from imagegen_core.catalog import DEFAULT_MODEL_ID, DEFAULT_REGION, spec_for
 from imagegen_core.clients import bedrock_client, reset_clients
 from imagegen_core.config import ConfigError, Settings, WorkerSettings
 from imagegen_core.families import family_for
@@ -145,6 +147,9 @@ def test_the_worker_starts_with_worker_settings_the_core_accepts(stack: Rendered
         "stability.sd3-5-large-v1:0",
         "stability.stable-image-core-v1:1",
         "stability.stable-image-ultra-v1:1",
+        "us.stability.stable-image-core-v1:1",
+        "eu.amazon.nova-canvas-v1:0",
+        "global.stability.sd3-5-large-v1:0",
     ],
 )
 def test_the_model_parameter_accepts_ids_of_the_supported_families(template: dict[str, Any], model_id: str) -> None:
@@ -160,13 +165,15 @@ def test_the_model_parameter_accepts_ids_of_the_supported_families(template: dic
     "model_id",
     [
         "anthropic.claude-3-haiku-20240307-v1:0",
-        "us.amazon.nova-canvas-v1:0",
+        "us.anthropic.claude-3-haiku-20240307-v1:0",
+        "xx.stability.stable-image-core-v1:1",
         "stability.",
         "amazon.titan-text-express-v1",
+        "arn:aws:bedrock:us-west-2::foundation-model/stability.sd3-5-large-v1:0",
     ],
 )
-def test_the_model_parameter_rejects_other_ids_and_inference_profiles(template: dict[str, Any], model_id: str) -> None:
-    # given the ModelId parameter's pattern (an inference profile would need other IAM resources)
+def test_the_model_parameter_rejects_other_ids_and_arns(template: dict[str, Any], model_id: str) -> None:
+    # given the ModelId parameter's pattern (an ARN would not fit the IAM resources built from the id)
     pattern = template["Parameters"]["ModelId"]["AllowedPattern"]
 
     # then CloudFormation refuses the id
@@ -201,3 +208,14 @@ def test_a_stack_with_a_bucket_name_the_core_rejects_fails_at_the_parameter_not_
     assert not re.fullmatch(template["Parameters"]["ExistingBucketName"]["AllowedPattern"], name)
     with pytest.raises(ConfigError, match="BUCKET_NAME"):
         Settings.from_env({"BUCKET_NAME": name})
+
+
+def test_the_template_deploys_the_core_s_default_model_in_its_region(template: dict[str, Any]) -> None:
+    # given the template's defaults and the core's catalog
+    parameters = template["Parameters"]
+
+    # then a stack deployed with the defaults runs the catalog's live default model where it is offered
+    assert parameters["ModelId"]["Default"] == DEFAULT_MODEL_ID
+    assert parameters["BedrockRegion"]["Default"] == DEFAULT_REGION
+    assert DEFAULT_REGION in spec_for(DEFAULT_MODEL_ID).regions
+    assert spec_for(DEFAULT_MODEL_ID).lifecycle.status_on(date.today()) == "ACTIVE"

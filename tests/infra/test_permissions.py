@@ -37,7 +37,7 @@ def test_the_api_function_may_write_its_logs_invoke_one_model_and_store_under_th
         (XRAY, ("*",), "''"),
         (
             frozenset({"bedrock:InvokeModel"}),
-            ("arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-image-generator-v1",),
+            ("arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1",),
             "''",
         ),
         (frozenset({"s3:PutObject", "s3:GetObject"}), ("arn:aws:s3:::imagebucket/images/api/*",), "''"),
@@ -56,7 +56,7 @@ def test_the_worker_may_use_its_queue_its_dead_letter_queue_and_the_sqs_prefix_o
         (XRAY, ("*",), "''"),
         (
             frozenset({"bedrock:InvokeModel"}),
-            ("arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-image-generator-v1",),
+            ("arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1",),
             "''",
         ),
         (frozenset({"s3:PutObject"}), ("arn:aws:s3:::imagebucket/images/sqs/*",), "''"),
@@ -74,8 +74,8 @@ def test_the_worker_may_use_its_queue_its_dead_letter_queue_and_the_sqs_prefix_o
 def test_the_bedrock_permission_follows_the_model_and_region_parameters(role_id: str) -> None:
     # given another model in another region, an existing bucket and a nested prefix
     stack = render(
-        ModelId="stability.sd3-5-large-v1:0",
-        BedrockRegion="us-west-2",
+        ModelId="amazon.titan-image-generator-v2:0",
+        BedrockRegion="eu-west-1",
         ExistingBucketName="team-images",
         ImagePrefix="team-a/imagegen",
     )
@@ -84,7 +84,8 @@ def test_the_bedrock_permission_follows_the_model_and_region_parameters(role_id:
     resources = {resource for _, granted, _ in statements(stack, role_id) for resource in granted}
 
     # then they name that model, that region, that bucket and that prefix
-    assert "arn:aws:bedrock:us-west-2::foundation-model/stability.sd3-5-large-v1:0" in resources
+    assert "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-image-generator-v2:0" in resources
+    assert not any("stability" in resource for resource in resources)
     prefix = "api" if role_id.startswith("Generate") else "sqs"
     assert f"arn:aws:s3:::team-images/team-a/imagegen/{prefix}/*" in resources
     assert not any("imagebucket" in resource for resource in resources)
@@ -123,3 +124,45 @@ def test_each_function_runs_with_its_own_role_and_no_managed_policies(
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ]
+
+
+@pytest.mark.parametrize("role_id", ["GenerateImageFunctionRole", "SqsWorkerFunctionRole"])
+def test_a_plain_model_id_is_exactly_one_model_arn(stack: Rendered, role_id: str) -> None:
+    # given the default model (a plain id)
+    # when the Bedrock statements of the role are read
+    bedrock = [granted for actions, granted, _ in statements(stack, role_id) if "bedrock:InvokeModel" in actions]
+
+    # then there is one, naming one ARN
+    assert bedrock == [("arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1",)]
+
+
+@pytest.mark.parametrize(
+    ("model_id", "foundation_model"),
+    [
+        ("us.stability.stable-image-core-v1:1", "stability.stable-image-core-v1:1"),
+        ("eu.amazon.nova-canvas-v1:0", "amazon.nova-canvas-v1:0"),
+        ("global.stability.sd3-5-large-v1:0", "stability.sd3-5-large-v1:0"),
+    ],
+)
+@pytest.mark.parametrize("role_id", ["GenerateImageFunctionRole", "SqsWorkerFunctionRole"])
+def test_an_inference_profile_grants_the_profile_and_its_model_only_through_it(
+    role_id: str, model_id: str, foundation_model: str
+) -> None:
+    # given an inference profile id
+    stack = render(ModelId=model_id, BedrockRegion="us-east-1")
+    profile_arn = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/{model_id}"
+
+    # when the Bedrock statements of the role are read
+    bedrock = {
+        (granted, condition) for actions, granted, condition in statements(stack, role_id)
+        if "bedrock:InvokeModel" in actions
+    }  # fmt: skip
+
+    # then the profile, and the foundation model in any destination region, but only through that profile
+    assert bedrock == {
+        ((profile_arn,), "''"),
+        (
+            (f"arn:aws:bedrock:*::foundation-model/{foundation_model}",),
+            repr({"StringEquals": {"bedrock:InferenceProfileArn": profile_arn}}),
+        ),
+    }

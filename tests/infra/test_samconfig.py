@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from imagegen_core.catalog import spec_for
 from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
-LEGACY_MODELS = {"amazon.titan-image-generator-v1", "amazon.titan-image-generator-v2:0"}
 
 
 def overrides(environment: str, command: str = "deploy") -> dict[str, str]:
@@ -21,16 +22,20 @@ def overrides(environment: str, command: str = "deploy") -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("environment", "command"), [("default", "deploy"), ("default", "sync"), ("prod", "deploy")])
-def test_every_environment_deploys_an_active_model_the_template_accepts(environment: str, command: str) -> None:
-    # given the template's rule for ModelId
-    pattern = load_template()["Parameters"]["ModelId"]["AllowedPattern"]
+def test_every_environment_deploys_a_live_model_in_a_region_that_offers_it(environment: str, command: str) -> None:
+    # given the template's parameters and the environment's overrides
+    parameters = load_template()["Parameters"]
+    chosen = overrides(environment, command)
 
-    # when
-    model_id = overrides(environment, command).get("ModelId", "")
+    # when the model and the Bedrock region it deploys are read (an override, else the template's default)
+    model_id = chosen.get("ModelId", parameters["ModelId"]["Default"])
+    region = chosen.get("BedrockRegion", parameters["BedrockRegion"]["Default"])
 
-    # then it is set, allowed, and not a legacy Titan model
-    assert re.fullmatch(pattern, model_id)
-    assert model_id not in LEGACY_MODELS
+    # then the template accepts the model, and the catalog says it is ACTIVE today and offered in that region
+    spec = spec_for(model_id)
+    assert re.fullmatch(parameters["ModelId"]["AllowedPattern"], model_id)
+    assert spec.lifecycle.status_on(date.today()) == "ACTIVE", f"{model_id} is {spec.lifecycle.status_on(date.today())}"
+    assert region in spec.regions, f"{model_id} is not offered in {region}"
 
 
 @pytest.mark.parametrize(("environment", "command"), [("default", "deploy"), ("default", "sync"), ("prod", "deploy")])
