@@ -18,7 +18,7 @@ REGION ?= eu-west-1
 STACK ?= imagegen
 ENV ?= default
 
-.PHONY: help venv local test unit lint lint-workflows fmt validate scan check-template build deploy deploy-prod bench bench-quick clean
+.PHONY: help venv local test unit lint lint-workflows fmt validate scan check-template build deploy deploy-prod bench bench-quick clean preflight smoke catalog
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -86,6 +86,15 @@ deploy: build ## sam deploy to the default (dev) environment; first time: make d
 
 deploy-prod: build ## sam deploy to the prod environment
 	$(TOOLS)/bin/sam deploy --config-env prod $(ARGS)
+
+preflight: $(STAMP) ## is ENV's model offered, ACTIVE and usable in its region? (MODEL_ID=, BEDROCK_REGION=, CANARY=1)
+	$(VENV)/bin/imagegen preflight --config-env $(ENV) $(if $(CANARY),--canary) $(ARGS)
+
+smoke: $(STAMP) ## one HTTP and one queued generation against `make local`, or STACK=name REGION=region deployed
+	$(VENV)/bin/imagegen smoke $(if $(filter command line environment,$(origin STACK)),--stack $(STACK) --region $(REGION)) $(ARGS)
+
+catalog: $(STAMP) ## regenerate the CLI's copy of the core's model catalog (cli/src/imagegen_cli/models.json)
+	$(PY) -m imagegen_core.catalog > cli/src/imagegen_cli/models.json
 
 bench: $(STAMP) ## run the benchmarks and print the table
 	$(PY) -m bench

@@ -188,3 +188,29 @@ def spec_for(model_id: str) -> ModelSpec:
 def live_models(day: date) -> list[ModelSpec]:
     """The listed models that are neither legacy nor past their end of life on ``day``."""
     return [spec for spec in MODELS if spec.lifecycle.status_on(day) == "ACTIVE"]
+
+
+def as_document() -> dict[str, object]:
+    """The catalog as plain JSON data, for clients that cannot import the core (the CLI's preflight)."""
+    return {
+        "default_model_id": DEFAULT_MODEL_ID,
+        "default_region": DEFAULT_REGION,
+        "family_prefixes": {family: list(prefixes) for family, prefixes in FAMILY_PREFIXES.items()},
+        "models": [
+            {
+                "model_id": spec.model_id,
+                "name": spec.name,
+                "family": spec.family,
+                "regions": list(spec.regions),
+                "legacy_since": spec.lifecycle.legacy_since and spec.lifecycle.legacy_since.isoformat(),
+                "end_of_life": spec.lifecycle.end_of_life and spec.lifecycle.end_of_life.isoformat(),
+            }
+            for spec in MODELS
+        ],
+    }
+
+
+if __name__ == "__main__":  # python -m imagegen_core.catalog > cli/src/imagegen_cli/models.json (make catalog)
+    import json
+
+    print(json.dumps(as_document(), indent=2))

@@ -241,6 +241,29 @@ def test_each_aws_job_runs_in_the_github_environment_whose_role_it_assumes(deplo
     assert "deploy-dev" in jobs["deploy-prod"]["needs"]
 
 
+@pytest.mark.parametrize(("job_name", "config_env", "stack"), [("deploy-dev", "default", "imagegen-dev"),
+                                                          ("deploy-prod", "prod", "imagegen-prod")])  # fmt: skip
+def test_each_deploy_is_preflighted_before_and_smoke_tested_after(
+    deploy: dict[str, Any], job_name: str, config_env: str, stack: str
+) -> None:
+    # given the shell steps of a deploy job, in order
+    commands = [step.get("run", "") for step in deploy["jobs"][job_name]["steps"]]
+
+    # when the preflight, the deploy and the smoke test are found
+    preflight = next(i for i, c in enumerate(commands) if f"make preflight ENV={config_env}" in c)
+    deploy_step = next(i for i, c in enumerate(commands) if "sam deploy" in c)
+    smoke = next(i for i, c in enumerate(commands) if f"make smoke STACK={stack}" in c)
+
+    # then the model is checked before the deploy and the stack proves itself after it, in the same job: a failed
+    # smoke test fails deploy-dev, so deploy-prod (which needs it) never starts
+    assert preflight < deploy_step < smoke
+    assert "deploy-dev" in deploy["jobs"]["deploy-prod"]["needs"]
+
+
+def test_a_plan_preflights_the_dev_model_too(deploy: dict[str, Any]) -> None:
+    assert 'make preflight ENV="$SAM_CONFIG_ENV"' in run_text(deploy["jobs"]["plan"])
+
+
 def test_two_deployments_of_one_stack_never_run_at_once_nor_cancel_each_other(deploy: dict[str, Any]) -> None:
     # given the AWS jobs' concurrency settings
     jobs = aws_jobs(deploy)

@@ -111,6 +111,7 @@ STACK_OUTPUTS = {
     "queue_url": "QueueUrl",
     "dlq_url": "DeadLetterQueueUrl",
     "bucket": "BucketName",
+    "image_prefix": "ImagePrefix",
 }
 API_KEY_ID_OUTPUT = "ApiKeyId"
 

@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     API = 3  # the service (or AWS) answered with an error
     NETWORK = 4  # nothing answered: connection refused, timeout, DNS
     PARTIAL = 5  # some of the work was done, some was not
+    CHECK_FAILED = 6  # a check (preflight, smoke) found the deployment unfit; the report says why
 
 
 class CliError(Exception):
@@ -33,6 +34,12 @@ class NetworkError(CliError):
     """The other side could not be reached or did not answer in time."""
 
     exit_code = ExitCode.NETWORK
+
+
+class CheckFailed(CliError):
+    """A preflight or smoke check failed; the report above it says which and what to change."""
+
+    exit_code = ExitCode.CHECK_FAILED
 
 
 class PartialFailure(CliError):

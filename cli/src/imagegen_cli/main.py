@@ -10,12 +10,12 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from imagegen_cli import __version__, generate, status, submit
+from imagegen_cli import __version__, generate, preflight, smoke, status, submit
 from imagegen_cli.aws import as_cli_error, read_stack_settings
 from imagegen_cli.config import Flags, resolve
 from imagegen_cli.errors import CliError, ExitCode
 
-COMMANDS = ("generate", "submit", "status")
+COMMANDS = ("generate", "submit", "status", "preflight", "smoke")
 
 EPILOG = """\
 configuration (first found wins):
@@ -34,6 +34,7 @@ exit codes:
   3  API error: the service or AWS answered with an error (4xx/5xx)
   4  network error: connection refused, timeout, DNS
   5  partial failure: some prompts not queued, or some images not downloaded
+  6  a check failed (preflight, smoke): the report says which and what to change
 """
 
 
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"imagegen {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     parents = [_configuration_options()]
-    for command in (generate, submit, status):
+    for command in (generate, submit, status, preflight, smoke):
         command.add_parser(subparsers, parents)
     return parser
 

@@ -1,0 +1,88 @@
+"""`imagegen preflight`, the parts that need no Bedrock: which model it checks, and what the catalog already says.
+(The checks against Bedrock's control plane run against the stand-in: tests/integration/test_preflight.py.)"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from imagegen_cli.errors import ConfigError
+from imagegen_cli.preflight import Target, load_catalog, preflight, resolve_target, samconfig_parameters
+from imagegen_core.catalog import as_document
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def arguments(**given: object) -> argparse.Namespace:
+    values: dict[str, object] = {"config_env": None, "samconfig": ROOT / "samconfig.toml", "model_id": None,
+                                 "bedrock_region": None}  # fmt: skip
+    values.update(given)
+    return argparse.Namespace(**values)
+
+
+def test_the_cli_ships_the_core_s_catalog_as_it_is_now() -> None:
+    # given the catalog the core validates with, and the copy the CLI (which cannot import the core) ships
+    # then they are the same: `make catalog` refreshes the copy
+    assert load_catalog() == json.loads(json.dumps(as_document()))
+
+
+@pytest.mark.parametrize("config_env", ["default", "prod"])
+def test_a_samconfig_environment_names_its_model_and_region(config_env: str) -> None:
+    # when
+    target = resolve_target(arguments(config_env=config_env), env={})
+
+    # then
+    assert (target.model_id, target.region) == ("stability.stable-image-core-v1:1", "us-west-2")
+    assert target.source == f"samconfig.toml [{config_env}]"
+
+
+def test_flags_beat_the_environment_which_beats_samconfig() -> None:
+    env = {"MODEL_ID": "stability.sd3-5-large-v1:0", "BEDROCK_REGION": "us-east-1"}
+    assert resolve_target(arguments(config_env="default"), env).model_id == "stability.sd3-5-large-v1:0"
+    target = resolve_target(arguments(config_env="default", model_id="us.stability.sd3-5-large-v1:0"), env)
+    assert (target.model_id, target.region) == ("us.stability.sd3-5-large-v1:0", "us-east-1")
+
+
+def test_nothing_given_checks_the_catalog_s_default() -> None:
+    target = resolve_target(arguments(), env={})
+    assert (target.model_id, target.region) == ("stability.stable-image-core-v1:1", "us-west-2")
+
+
+def test_an_unknown_samconfig_environment_is_a_configuration_error(tmp_path: Path) -> None:
+    # given
+    config = tmp_path / "samconfig.toml"
+    config.write_text('version = 0.1\n[default.deploy.parameters]\nparameter_overrides = "ModelId=x"\n')
+
+    # then
+    assert samconfig_parameters(config, "default") == {"ModelId": "x"}
+    with pytest.raises(ConfigError, match="has no environment 'staging'"):
+        samconfig_parameters(config, "staging")
+
+
+@pytest.mark.parametrize(
+    ("model_id", "check", "reason"),
+    [
+        ("amazon.nova-canvas-v1:0", "catalog", "reached its end of life on Bedrock on 2026-09-30"),
+        ("amazon.titan-image-generator-v1", "catalog", "reached its end of life on Bedrock on 2026-06-30"),
+        ("us.amazon.titan-image-generator-v2:0", "catalog", "reached its end of life"),
+        ("anthropic.claude-3-haiku-20240307-v1:0", "request format", "no supported format"),
+    ],
+)
+def test_a_retired_or_foreign_model_fails_before_bedrock_is_asked(model_id: str, check: str, reason: str) -> None:
+    # given a session that must not be used
+    class NoAws:
+        def client(self, *_: object, **__: object) -> object:
+            raise AssertionError("Bedrock was asked although the catalog already knew")
+
+    # when
+    checks = list(preflight(Target(model_id, "us-east-1", "test"), session=NoAws(), today=date(2026, 11, 29)))
+
+    # then the last check failed for that reason and says how to switch to a live model
+    failed = checks[-1]
+    assert (failed.name, failed.ok) == (check, False)
+    assert reason in failed.detail
+    assert "stability.stable-image-core-v1:1 (us-west-2)" in failed.fix
