@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import gc
+from imagegen_core.startup import imports_without_gc
 
-# Cold start: no garbage collection while the imports below build tens of thousands of objects that live as
-# long as the container (~10 ms saved); collection resumes at the end of the module, after gc.freeze().
-gc.disable()
+with imports_without_gc():
+    import json
+    from typing import Any
 
-import json
-from typing import Any
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from imagegen_core.errors import ImageGenError, InvalidJsonError, ThrottledError
-from imagegen_core.models import parse_request
-from imagegen_core.observability import count_failure, logger, metrics, prompt_hash, tracer
-from imagegen_core.service import default_service
+    from imagegen_core.errors import ImageGenError, InvalidJsonError, ThrottledError
+    from imagegen_core.models import parse_request
+    from imagegen_core.observability import count_failure, logger, metrics, prompt_hash, tracer
+    from imagegen_core.service import default_service
 
 app = APIGatewayRestResolver()
 
@@ -102,10 +99,3 @@ def _error_response(status: int, error: dict[str, Any], headers: dict[str, str] 
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
-
-
-# Cold start: the objects the imports above created live as long as the container. Moving them to the garbage
-# collector's permanent generation spares the full collections that client creation and the first event
-# trigger from walking them all again (15-40 ms of a cold start; docs/performance.md).
-gc.freeze()
-gc.enable()

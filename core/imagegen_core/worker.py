@@ -1,0 +1,202 @@
+"""What becomes of each message of an SQS batch: stored, dead-lettered with its reason, or handed back to SQS.
+
+The rules, the time guard and the bound on images in flight are explained in docs/architecture.md
+("The queue worker"). ``process_batch`` is the whole worker; ``sqs_worker/app.py`` only decorates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from imagegen_core.batch import ConcurrentBatchProcessor, WeightedSemaphore
+from imagegen_core.clients import sqs_client
+from imagegen_core.config import WorkerSettings, get_worker_settings
+from imagegen_core.errors import ImageGenError
+from imagegen_core.observability import count_failure, logger, metrics, prompt_hash
+from imagegen_core.queue_messages import dead_letter_attributes, job_id_for, request_for
+from imagegen_core.service import ImageService, default_service
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+
+
+def process_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Handle one SQS batch with the container's service; Lambda's ``batchItemFailures`` response."""
+    settings = get_worker_settings()
+    worker = MessageWorker(default_service(), DeadLetterQueue(sqs_client, settings.dlq_url), settings)
+    processor = ConcurrentBatchProcessor(max_workers=settings.concurrency)
+    with processor(records=event.get("Records") or [], handler=worker.handle, lambda_context=context):
+        results = processor.process()
+        count_outcomes(results, worker.failure_codes)  # before the context's exit raises when every message failed
+    return processor.response()
+
+
+class Outcome(Enum):
+    SUCCEEDED = "succeeded"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class NotStartedError(Exception):
+    """Too little time was left to start the message; SQS will deliver it again."""
+
+
+class DeadLetterFailedError(Exception):
+    """A permanent failure could not be written to the DLQ; SQS will deliver the message again."""
+
+
+class DeadLetterQueue:
+    """Sends a failed message's original body, with the reason as attributes, to the DLQ.
+
+    The SQS client is asked for on the first dead letter (``imagegen_core.clients`` creates it once and shares
+    it between threads), so a batch without permanent failures does not pay for it at cold start.
+    """
+
+    def __init__(self, client: Callable[[], SQSClient], queue_url: str) -> None:
+        self._client = client
+        self.queue_url = queue_url
+
+    def send(self, body: str, attributes: dict[str, MessageAttributeValueTypeDef]) -> str:
+        """The dead letter's message id; botocore's errors propagate (the caller keeps the message)."""
+        response = self._client().send_message(QueueUrl=self.queue_url, MessageBody=body, MessageAttributes=attributes)
+        return response["MessageId"]
+
+
+class MessageWorker:
+    """Handles the records of one batch (one worker per invocation), shared by the batch's threads.
+
+    It keeps no per-record state; the error codes of failed messages are collected in ``failure_codes`` and
+    published once the threads are done: Powertools prints a ``single_metric`` in two writes, so EMF lines
+    printed from several threads at once could interleave and be lost to CloudWatch.
+    """
+
+    def __init__(self, service: ImageService, dead_letters: DeadLetterQueue, settings: WorkerSettings) -> None:
+        self.service = service
+        self.dead_letters = dead_letters
+        self.images_in_flight = WeightedSemaphore(settings.max_images_in_flight)
+        self.time_guard_ms = settings.time_guard_ms
+        self.failure_codes: list[str] = []  # list.append is atomic: no lock needed
+
+    def handle(self, record: SQSRecord, lambda_context: LambdaContext) -> Outcome:
+        """Powertools' record handler: returns when SQS may delete the message, raises when it must retry."""
+        logger.thread_safe_append_keys(message_id=record.message_id)  # this record's context only
+        try:
+            return self._handle(record, lambda_context)
+        except (NotStartedError, DeadLetterFailedError):
+            raise  # logged where they arise
+        except ImageGenError as error:  # transient: permanent ones were dead-lettered in _handle
+            self.failure_codes.append(error.code)
+            logger.warning(
+                "message failed; SQS will retry it",
+                extra={"code": error.code, "reason": error.message, "receive_count": receive_count(record)},
+            )
+            raise
+        except Exception:
+            self.failure_codes.append("internal_error")
+            logger.exception("unexpected error; SQS will retry the message")
+            raise
+
+    def _handle(self, record: SQSRecord, lambda_context: LambdaContext) -> Outcome:
+        self._check_time(lambda_context)
+        try:
+            request = request_for(record.body, record.message_id, self.service.model.limits.seed_max)
+            self.service.validate(request)
+        except ImageGenError as error:
+            return self._dead_letter(record, error)
+
+        spare_seconds = self._spare_ms(lambda_context) / 1000
+        if not self.images_in_flight.acquire(request.number_of_images, timeout=spare_seconds):
+            raise self._not_started("no room for the message's images before the time guard", lambda_context)
+        try:
+            self._check_time(lambda_context)
+            logger.info(
+                "generating",
+                extra={
+                    "model_id": self.service.settings.model_id,
+                    "prompt_sha256": prompt_hash(request.prompt),
+                    "prompt_chars": len(request.prompt),
+                    "number_of_images": request.number_of_images,
+                    "receive_count": receive_count(record),
+                },
+            )
+            logger.debug("prompt", extra={"prompt": request.prompt})
+            result = self.service.generate(
+                request, job_id=job_id_for(record.message_id), request_id=record.message_id, resume=True
+            )
+        except ImageGenError as error:
+            if error.transient:
+                raise
+            return self._dead_letter(record, error)
+        finally:
+            self.images_in_flight.release(request.number_of_images)
+        logger.info(
+            "images stored",
+            extra={"keys": [image.key for image in result.images], "bedrock_called": result.bedrock_called},
+        )
+        return Outcome.SUCCEEDED
+
+    def _dead_letter(self, record: SQSRecord, error: ImageGenError) -> Outcome:
+        self.failure_codes.append(error.code)
+        attributes = dead_letter_attributes(
+            error,
+            original_message_id=record.message_id,
+            model_id=self.service.settings.model_id,
+            receive_count=receive_count(record),
+            failed_at=datetime.now(UTC),
+        )
+        try:
+            dead_letter_id = self.dead_letters.send(record.body, attributes)
+        except (ClientError, BotoCoreError) as exc:
+            logger.exception("sending to the DLQ failed; SQS will retry the message", extra={"code": error.code})
+            raise DeadLetterFailedError(f"sending message {record.message_id} to the DLQ failed: {exc}") from exc
+        logger.warning(
+            "message sent to the DLQ",
+            extra={"code": error.code, "reason": error.message, "dead_letter_id": dead_letter_id},
+        )
+        return Outcome.DEAD_LETTERED
+
+    def _check_time(self, lambda_context: LambdaContext) -> None:
+        if self._spare_ms(lambda_context) <= 0:
+            raise self._not_started("too little time left to start the message", lambda_context)
+
+    def _not_started(self, reason: str, lambda_context: LambdaContext) -> NotStartedError:
+        self.failure_codes.append("not_started")
+        logger.warning(
+            f"{reason}; SQS will deliver it again",
+            extra={"remaining_ms": lambda_context.get_remaining_time_in_millis(), "time_guard_ms": self.time_guard_ms},
+        )
+        return NotStartedError(reason)
+
+    def _spare_ms(self, lambda_context: LambdaContext) -> int:
+        return lambda_context.get_remaining_time_in_millis() - self.time_guard_ms
+
+
+def receive_count(record: SQSRecord) -> int:
+    try:
+        return int(record.attributes.approximate_receive_count)
+    except (TypeError, ValueError):
+        return 0
+
+
+def count_outcomes(results: list[tuple[Any, ...]], failure_codes: list[str]) -> None:
+    """The batch's metrics (succeeded, dead-lettered, retried; failures by code) and its summary log line."""
+    for code in failure_codes:
+        count_failure(code)
+    outcomes = [result if status == "success" else "retried" for status, result, _ in results]
+    counts = {
+        "MessagesSucceeded": outcomes.count(Outcome.SUCCEEDED),
+        "MessagesDeadLettered": outcomes.count(Outcome.DEAD_LETTERED),
+        "MessagesRetried": outcomes.count("retried"),
+    }
+    for name, value in counts.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    logger.info("batch done", extra={"messages": len(results), **counts})
