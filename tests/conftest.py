@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 BUCKET = "imagegen-test-bucket"
 REGION = "eu-west-1"
+# A date when Titan Image Generator (end of life 2026-06-30) and Nova Canvas (2026-09-30) still answered.
+BEFORE_AMAZON_EOL = date(2026, 6, 1)
 
 
 @dataclass
@@ -93,10 +96,21 @@ def standin_server() -> Iterator[BedrockStandin]:
 
 @pytest.fixture
 def standin(standin_server: BedrockStandin, monkeypatch: pytest.MonkeyPatch) -> BedrockStandin:
-    """The Bedrock stand-in, reset to its defaults, reached through AWS_ENDPOINT_URL_BEDROCK_RUNTIME."""
+    """The Bedrock stand-in, reset to its defaults (today's Bedrock), reached through
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME (InvokeModel) and AWS_ENDPOINT_URL_BEDROCK (the control plane)."""
     standin_server.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", standin_server.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", standin_server.url)
     return standin_server
+
+
+@pytest.fixture
+def standin_before_eol(standin: BedrockStandin) -> BedrockStandin:
+    """The stand-in on BEFORE_AMAZON_EOL, when Titan Image Generator and Nova Canvas still answered: for the
+    tests of the Amazon request format (several images per call, Titan sizes), which the core still supports.
+    Every other rule (regions, limits) holds as on any day; the next test gets today's Bedrock again."""
+    standin.configure(today=BEFORE_AMAZON_EOL)
+    return standin
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ Fixtures (a stable API: the CLI tests in tests/e2e/ use them too):
   (code 0) within ``STOP_TIMEOUT`` s.
   Local knobs in force: batching window 0 s and visibility timeout 2 s (so retries and redrives take
   seconds, not minutes), the API's stage throttle off (so tests never race its token bucket; the
-  throttle has unit tests), everything else as template.yaml says.
+  throttle has unit tests), the Bedrock stand-in's date before Titan's end of life, everything else as
+  template.yaml says.
 - ``local_stack_log``: the path of the stack's combined stdout/stderr (handler logs included).
 - ``aws_clients``: ``(s3, sqs)`` boto3 clients on the stack's moto endpoint with its fake credentials.
 - ``start_local_stack(tmp_path, **env)`` / ``stop_local_stack(stack, signal)``: a stack of your own (e.g. to
@@ -44,6 +45,9 @@ TEST_KNOBS = {
     "LOCAL_BATCHING_WINDOW": "0",
     "LOCAL_VISIBILITY_TIMEOUT": "2",
     "LOCAL_API_THROTTLE": "off",
+    # The stack runs the core's default model, Titan Image Generator v1 (two images a call in these tests), which
+    # reached its end of life on 2026-06-30: the Bedrock stand-in goes by a date before that.
+    "BEDROCK_STANDIN_TODAY": "2026-06-01",
 }
 T = TypeVar("T")
 

@@ -35,6 +35,12 @@ MIXED = {
 }
 
 
+@pytest.fixture(autouse=True)
+def amazon_models_still_answer(standin_before_eol: BedrockStandin) -> None:
+    """These tests run on tests/conftest.py's MODEL_ID, Titan Image Generator v1 in us-east-1 (several images a
+    call, Titan sizes), which reached its end of life on 2026-06-30: the stand-in goes by a date before that."""
+
+
 @pytest.fixture
 def dlq(aws: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     """The dead-letter queue in moto, its URL in DLQ_URL."""
