@@ -1,32 +1,20 @@
 """What Bedrock says for image models: the request bodies it accepts and the errors it answers with.
 
-Pure functions, no HTTP and no knobs: :mod:`local.bedrock_standin` puts them on the wire. Messages copy
-Bedrock's own words where they are known (the Amazon models validate against a JSON schema and report
-violations as the everit validator words them).
+Pure functions, no HTTP and no knobs: :mod:`local.bedrock_standin` puts them on the wire. Each body is checked
+against the limits of its model in :mod:`local.bedrock_catalog` (the stand-in's own table, never the core's).
+Messages copy Bedrock's own words where they are known (the Amazon models validate against a JSON schema and
+report violations as the everit validator words them).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# Titan Image Generator's sizes and Stability's aspect ratios, as Bedrock documents them (the stand-in's own copy).
-SIZES = frozenset(
-    {
-        (1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768), (576, 384),
-        (768, 1280), (384, 640), (1280, 768), (640, 384), (896, 1152), (448, 576), (1152, 896), (576, 448),
-        (768, 1408), (384, 704), (1408, 768), (704, 384), (640, 1408), (320, 704), (1408, 640), (704, 320),
-        (1152, 640), (1173, 640),
-    }
-)  # fmt: skip
-ASPECT_RATIOS = {
-    (1024, 1024): "1:1", (1344, 768): "16:9", (768, 1344): "9:16", (1536, 640): "21:9", (640, 1536): "9:21",
-    (1216, 832): "3:2", (832, 1216): "2:3", (1088, 896): "5:4", (896, 1088): "4:5",
-}  # fmt: skip
+from local.bedrock_catalog import Limits
 
 ERROR_STATUS: dict[str, int] = {
     "ValidationException": 400,
@@ -44,10 +32,6 @@ ERROR_STATUS: dict[str, int] = {
     "IncompleteSignatureException": 403,
     "UnknownOperationException": 404,
 }
-INVALID_MODEL = "The provided model identifier is invalid."
-END_OF_LIFE = (
-    "This model version has reached the end of its life. Please refer to the AWS documentation for more details."
-)
 MALFORMED = "Malformed input request, please reformat your input and try again."
 # The errors the stand-in can be told to fail every call with, and what Bedrock says with them.
 FAILURES: dict[str, str] = {
@@ -60,36 +44,27 @@ FAILURES: dict[str, str] = {
     "ThrottlingException": "Too many requests, please wait before trying again.",
     "ModelTimeoutException": "Model has timed out in processing the request. Try your request again.",
 }
-_GEO_PREFIX = re.compile(r"^(us|eu|apac|global)\.")
-# The text-to-image model ids Bedrock answers to, legacy ones included, and their request formats.
-KNOWN_MODELS = {
-    "amazon.titan-image-generator-v1": "titan",
-    "amazon.titan-image-generator-v2:0": "titan",
-    "amazon.nova-canvas-v1:0": "nova",
-    "stability.sd3-large-v1:0": "stability",
-    "stability.sd3-5-large-v1:0": "stability",
-    "stability.stable-image-core-v1:0": "stability",
-    "stability.stable-image-core-v1:1": "stability",
-    "stability.stable-image-ultra-v1:0": "stability",
-    "stability.stable-image-ultra-v1:1": "stability",
-}
 
 
 @dataclass(frozen=True)
 class Reply:
+    """An answer: its status, its JSON body and error code, or (from a front door, not Bedrock) an HTML page."""
+
     status: int
     body: dict[str, Any]
-    error: str | None = None
+    error: str | None = None  # the x-amzn-ErrorType code
+    html: str | None = None  # sent as text/html instead of ``body``, with no x-amzn-* headers
 
 
 class BedrockError(Exception):
     """An error as Bedrock reports it: a code (the exception shape's name), its HTTP status, a message."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, fault: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = ERROR_STATUS[code]
+        self.fault = fault  # the stand-in knob that caused it, if one did
 
     def reply(self) -> Reply:
         return Reply(self.status, {"message": self.message}, self.code)
@@ -104,16 +79,6 @@ class ImageRequest:
     width: int
     height: int
     count: int = 1
-
-
-def resolve_model(model_id: str) -> tuple[str, str]:
-    """The base model id (no ``us.`` prefix, no ARN around it) and its family: titan, nova or stability."""
-    base_id = model_id.rsplit("/", 1)[-1] if model_id.startswith("arn:") else model_id
-    base_id = _GEO_PREFIX.sub("", base_id)
-    family = KNOWN_MODELS.get(base_id)
-    if family is None:  # Bedrock knows exact model ids, not families
-        raise BedrockError("ValidationException", INVALID_MODEL)
-    return base_id, family
 
 
 def decode_body(raw_body: bytes) -> dict[str, Any]:
@@ -137,43 +102,35 @@ _AMAZON_TASKS = (
     "COLOR_GUIDED_GENERATION",
     "BACKGROUND_REMOVAL",
 )
-_NOVA_STYLES = (
-    "3D_ANIMATED_FAMILY_FILM",
-    "DESIGN_SKETCH",
-    "FLAT_VECTOR_ILLUSTRATION",
-    "GRAPHIC_NOVEL_ILLUSTRATION",
-    "MAXIMALISM",
-    "MIDCENTURY_RETRO",
-    "PHOTOREALISM",
-    "SOFT_DIGITAL_PAINTING",
-)
-_AMAZON_SEED_MAX = 2_147_483_646
 _AMAZON_DEFAULT_SEED = 42
+_AMAZON_CONFIG = ("numberOfImages", "width", "height", "cfgScale", "seed", "quality")
 
 
-def amazon_request(body: dict[str, Any], *, nova: bool) -> ImageRequest:
+def amazon_request(body: dict[str, Any], limits: Limits) -> ImageRequest:
+    """A TEXT_IMAGE body checked against one Amazon model's limits (Nova Canvas: ``limits.styles`` and sizes)."""
     problems: list[str] = []
     _keys(body, "#", ("taskType", "textToImageParams", "imageGenerationConfig"), ("taskType",), problems)
     _enum(body, "taskType", "#", _AMAZON_TASKS, problems)
     params = body.get("textToImageParams")
     if body.get("taskType") == "TEXT_IMAGE" and params is None:
         problems.append("#: required key [textToImageParams] not found")
-    text_max = 1024 if nova else 512
     if params is not None and _object(params, "#/textToImageParams", problems):
-        fields = ("text", "negativeText", "style") if nova else ("text", "negativeText")
-        _keys(params, "#/textToImageParams", fields, ("text",), problems)
-        _string(params, "text", "#/textToImageParams", 1, text_max, problems)
-        _string(params, "negativeText", "#/textToImageParams", 1, text_max if nova else 512, problems)
-        _enum(params, "style", "#/textToImageParams", _NOVA_STYLES, problems)
+        path = "#/textToImageParams"
+        fields = ("text", "negativeText", "style") if limits.styles else ("text", "negativeText")
+        _keys(params, path, fields, ("text",), problems)
+        _string(params, "text", path, 1, limits.prompt_max, problems)
+        _string(params, "negativeText", path, 1, limits.negative_prompt_max, problems)
+        if limits.styles:
+            _enum(params, "style", path, limits.styles, problems)
     config = body.get("imageGenerationConfig", {})
     if _object(config, "#/imageGenerationConfig", problems):
         path = "#/imageGenerationConfig"
-        _keys(config, path, ("numberOfImages", "width", "height", "cfgScale", "seed", "quality"), (), problems)
-        _integer(config, "numberOfImages", path, 1, 5, problems)
+        _keys(config, path, _AMAZON_CONFIG, (), problems)
+        _integer(config, "numberOfImages", path, 1, limits.images_max, problems)
         _integer(config, "width", path, 1, 4096, problems)
         _integer(config, "height", path, 1, 4096, problems)
         _number(config, "cfgScale", path, 1.1, 10.0, problems)
-        _integer(config, "seed", path, 0, _AMAZON_SEED_MAX, problems)
+        _integer(config, "seed", path, 0, limits.seed_max, problems)
         _enum(config, "quality", path, ("standard", "premium"), problems)
     if problems:
         raise BedrockError("ValidationException", _malformed(problems))
@@ -182,8 +139,8 @@ def amazon_request(body: dict[str, Any], *, nova: bool) -> ImageRequest:
             "ValidationException", f"The Bedrock stand-in only emulates TEXT_IMAGE, not {body['taskType']}."
         )
     width, height = config.get("width", 1024), config.get("height", 1024)
-    if not _amazon_size_ok(width, height, nova=nova):
-        rule = "Nova Canvas sizes" if nova else "the sizes Titan Image Generator supports"
+    if (width, height) not in limits.sizes and not (limits.any_size and nova_size_ok(width, height)):
+        rule = "Nova Canvas sizes" if limits.any_size else "the sizes Titan Image Generator supports"
         raise BedrockError(
             "ValidationException",
             f"Malformed input request: #/imageGenerationConfig: {width}x{height} is not one of {rule}, "
@@ -199,13 +156,10 @@ def amazon_request(body: dict[str, Any], *, nova: bool) -> ImageRequest:
     )
 
 
-def _amazon_size_ok(width: int, height: int, *, nova: bool) -> bool:
-    if (width, height) in SIZES:
-        return True
-    # Nova Canvas: sides 320-4096 and multiples of 16, aspect ratio within 1:4..4:1, under 4.19 MP.
+def nova_size_ok(width: int, height: int) -> bool:
+    """Nova Canvas: sides 320-4096 and multiples of 16, an aspect ratio within 1:4..4:1, under 4.19 MP."""
     return (
-        nova
-        and 320 <= width <= 4096
+        320 <= width <= 4096
         and 320 <= height <= 4096
         and width % 16 == 0
         and height % 16 == 0
@@ -214,45 +168,66 @@ def _amazon_size_ok(width: int, height: int, *, nova: bool) -> bool:
     )
 
 
-# Stability (SD3.5 Large, Stable Image Core, Stable Image Ultra): text-to-image only.
-_RATIO_SIZES: dict[str, tuple[int, int]] = {ratio: size for size, ratio in ASPECT_RATIOS.items()}
-_STABILITY_FIELDS = ("prompt", "negative_prompt", "aspect_ratio", "mode", "seed", "output_format")
-_STABILITY_SEED_MAX = 4_294_967_294
+# Stability (Stable Image Core and Ultra, SD3.5 Large): text-to-image only.
+_STABILITY_FIELDS = ("prompt", "negative_prompt", "aspect_ratio", "seed", "output_format")
+_IMAGE_TO_IMAGE_FIELDS = ("image", "strength")
 
 
-def stability_request(body: dict[str, Any]) -> ImageRequest:
+def stability_request(body: dict[str, Any], limits: Limits) -> ImageRequest:
+    """A text-to-image body checked against one Stability model's limits (its seeds, formats and modes)."""
+    fields = _STABILITY_FIELDS + (("mode",) if limits.modes else ())
+    i2i = "image-to-image" in limits.modes
     problems: list[str] = []
     for key in body:
-        if key in ("image", "strength"):
+        if i2i and key in _IMAGE_TO_IMAGE_FIELDS:
             problems.append(f"'{key}': image-to-image requests are not emulated by the Bedrock stand-in")
-        elif key not in _STABILITY_FIELDS:
-            problems.append(f"Invalid field '{key}' in request. Available fields are: {', '.join(_STABILITY_FIELDS)}")
+        elif key not in fields:
+            problems.append(f"Invalid field '{key}' in request. Available fields are: {', '.join(fields)}")
     prompt = body.get("prompt")
     if "prompt" not in body:
         problems.append("prompt: field required")
-    _stability_string(body, "prompt", problems)
-    _stability_string(body, "negative_prompt", problems)
-    _stability_choice(body, "aspect_ratio", tuple(_RATIO_SIZES), problems)
-    _stability_choice(body, "output_format", ("png", "jpeg", "webp"), problems)
-    _stability_choice(body, "mode", ("text-to-image", "image-to-image"), problems)
-    if body.get("mode") == "image-to-image":
+    _stability_string(body, "prompt", 1, limits.prompt_max, problems)
+    _stability_string(body, "negative_prompt", 0, limits.negative_prompt_max, problems)
+    _stability_choice(body, "aspect_ratio", tuple(limits.aspect_ratios), problems)
+    _stability_choice(body, "output_format", limits.output_formats, problems)
+    if "mode" in fields:
+        _stability_choice(body, "mode", limits.modes, problems)
+    if body.get("mode") == "image-to-image" and i2i:
         problems.append("mode: image-to-image requests are not emulated by the Bedrock stand-in")
     seed = body.get("seed", 0)
-    if not _is_int(seed) or not 0 <= seed <= _STABILITY_SEED_MAX:
-        problems.append(f"seed: must be an integer from 0 to {_STABILITY_SEED_MAX}, not {seed!r}")
+    if not _is_int(seed) or not 0 <= seed <= limits.seed_max:
+        problems.append(f"seed: must be an integer from 0 to {limits.seed_max}, not {seed!r}")
     if problems:
         raise BedrockError("ValidationException", "; ".join(problems))
     assert isinstance(prompt, str)
     if seed == 0:  # 0 means "random": the stand-in derives one from the prompt, so that answers repeat
-        seed = 1 + int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:8], "big") % _STABILITY_SEED_MAX
-    width, height = _RATIO_SIZES[body.get("aspect_ratio", "1:1")]
+        seed = 1 + int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:8], "big") % limits.seed_max
+    width, height = limits.aspect_ratios[body.get("aspect_ratio", "1:1")]
     return ImageRequest(prompt=prompt, seed=seed, width=width, height=height)
 
 
-def _stability_string(body: dict[str, Any], key: str, problems: list[str]) -> None:
+def service_request(body: dict[str, Any], model_id: str) -> None:
+    """Stable Image Services (inpaint, upscale, ...) edit an input image: without one they refuse the request."""
+    required = ("init_image", "style_image") if "style-transfer" in model_id else ("image",)
+    missing = [f"{key}: field required" for key in required if not isinstance(body.get(key), str) or not body[key]]
+    if missing:
+        raise BedrockError("ValidationException", "; ".join(missing))
+    raise BedrockError(
+        "ValidationException", f"The Bedrock stand-in does not emulate Stable Image Services such as {model_id}."
+    )
+
+
+def prompt_of(body: dict[str, Any]) -> str:
+    """The prompt of any family's body, or "" (for the knobs that react to words before validation)."""
+    params = body.get("textToImageParams")
+    text = params.get("text") if isinstance(params, dict) else body.get("prompt")
+    return text if isinstance(text, str) else ""
+
+
+def _stability_string(body: dict[str, Any], key: str, low: int, high: int, problems: list[str]) -> None:
     value = body.get(key)
-    if key in body and (not isinstance(value, str) or not 1 <= len(value) <= 10_000):
-        problems.append(f"{key}: must be a string of 1 to 10000 characters")
+    if key in body and (not isinstance(value, str) or not low <= len(value) <= high):
+        problems.append(f"{key}: must be a string of {low} to {high} characters")
 
 
 def _stability_choice(body: dict[str, Any], key: str, choices: tuple[str, ...], problems: list[str]) -> None:

@@ -1,20 +1,21 @@
-"""A stand-in for Amazon Bedrock's InvokeModel, for image models. It is NOT an AI model.
+"""A stand-in for Amazon Bedrock's image models, data and control plane. It is NOT an AI model.
 
-It speaks the real ``bedrock-runtime`` wire format (rest-json: ``POST /model/{modelId}/invoke``, errors
-named by the ``x-amzn-ErrorType`` header), so boto3 pointed at it with
-``AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:PORT`` cannot tell it from Bedrock. It validates request
-bodies the way the Amazon (Titan Image Generator, Nova Canvas) and Stability models do, answers with real,
-deterministic PNG test patterns labelled "STAND-IN", and can be told to be slow, to throttle, to time out
-or to filter content. moto's own bedrock-runtime answers ``{}``, hence this.
+It speaks the real wire formats (rest-json; errors named by the ``x-amzn-ErrorType`` header) of both
+``bedrock-runtime`` (``POST /model/{modelId}/invoke``) and ``bedrock`` (``GET /foundation-models``,
+``/foundation-models/{id}``, ``/inference-profiles[/{id}]``) on one port, so boto3 pointed at it with
+``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` / ``AWS_ENDPOINT_URL_BEDROCK`` cannot tell it from Bedrock. It knows
+today's image models from its own catalog (:mod:`local.bedrock_catalog`): which exist in the region a request
+is signed for, which reached their end of life, and each model's limits. It answers with real, deterministic
+PNG test patterns labelled "STAND-IN", and can be told to be slow, to throttle (by dice, words or a token-bucket
+quota), to time out, to filter content, to suffer an untyped outage or to spoil its images.
 
-    python -m local.bedrock_standin --port 4567 --latency-ms 200 --throttle-rate 0.1
+    python -m local.bedrock_standin --port 4567 --latency-ms 200 --quota-rps 2 --quota-burst 2
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import dataclasses
 import json
 import logging
 import os
@@ -25,29 +26,36 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from local.api_shim import TokenBucket
+from local.bedrock_catalog import CatalogError, Target, resolve_invocation
+from local.bedrock_control_plane import Caller, answer, operation_of
+from local.bedrock_faults import outage_reply, spoil
 from local.bedrock_formats import (
-    END_OF_LIFE,
     FAILURES,
     BedrockError,
     ImageRequest,
     Reply,
     amazon_request,
     decode_body,
-    resolve_model,
+    prompt_of,
+    service_request,
     stability_request,
 )
+from local.bedrock_settings import BAD_OUTPUTS, OUTAGE_STATUSES, ConfigError, StandinSettings
 from local.png import DETAILS, render_image
+
+__all__ = ["BedrockStandin", "Invocation", "StandinSettings", "main"]
 
 logger = logging.getLogger(__name__)
 
-ENV_PREFIX = "BEDROCK_STANDIN_"
+ENV_PREFIX = StandinSettings.env_prefix
 DEFAULT_PORT = 4567
 BLOCKED_INPUT = "This request has been blocked by our content filters."
 BLOCKED_OUTPUT = "The generated image has been blocked by our content filters."
@@ -55,63 +63,7 @@ THROTTLED = FAILURES["ThrottlingException"]
 TIMED_OUT = FAILURES["ModelTimeoutException"]
 
 _INVOKE_PATH = re.compile(r"^/model/(?P<model>[^/]+)/invoke$")
-
-
-class SettingsError(ValueError):
-    """A knob with a bad value; ``field`` names it so that callers can say where it came from."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field} {problem}")
-        self.field = field
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class StandinSettings:
-    """The knobs. Each is also an environment variable ``BEDROCK_STANDIN_<FIELD>`` and a CLI flag."""
-
-    latency_ms: int = 0
-    throttle_rate: float = 0.0
-    error_rate: float = 0.0
-    random_seed: int = 0
-    filter_words: tuple[str, ...] = ("forbidden",)
-    output_filter_words: tuple[str, ...] = ("unsafe-output",)
-    throttle_words: tuple[str, ...] = ("throttle-me",)
-    error_words: tuple[str, ...] = ("timeout-me",)
-    eol_models: tuple[str, ...] = ()
-    image_detail: str = "noisy"
-    fail_with: str = ""  # an error code (e.g. AccessDeniedException) that every call then fails with
-
-    def __post_init__(self) -> None:
-        for field in dataclasses.fields(self):
-            if isinstance(field.default, tuple):
-                object.__setattr__(self, field.name, _words(getattr(self, field.name)))
-        if self.latency_ms < 0:
-            raise SettingsError("latency_ms", f"must be 0 or more, not {self.latency_ms}")
-        for name in ("throttle_rate", "error_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise SettingsError(name, f"must be between 0 and 1, not {getattr(self, name)}")
-        if self.fail_with and self.fail_with not in FAILURES:
-            raise SettingsError("fail_with", f"must be one of {', '.join(FAILURES)}, not {self.fail_with!r}")
-        if self.image_detail not in DETAILS:
-            raise SettingsError("image_detail", f"must be one of {', '.join(DETAILS)}, not {self.image_detail!r}")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> StandinSettings:
-        """Settings from ``BEDROCK_STANDIN_*`` variables (lists comma-separated); others keep defaults."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
-            name = ENV_PREFIX + field.name.upper()
-            if name in environ:
-                try:
-                    values[field.name] = _parse(environ[name], field.default)
-                except ValueError:
-                    raise ValueError(f"{name} must be {_kind(field.default)}, not {environ[name]!r}") from None
-        try:
-            return cls(**values)
-        except SettingsError as exc:
-            raise ValueError(f"{ENV_PREFIX}{exc.field.upper()} {exc.problem}") from None
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/(?P<region>[a-z0-9-]+)/[a-z0-9-]+/aws4_request")
 
 
 @dataclass(frozen=True)
@@ -121,18 +73,32 @@ class Invocation:
     model_id: str
     body: dict[str, Any]
     status: int
-    error: str | None = None  # the error code (x-amzn-ErrorType) when status is not 200
+    error: str | None = None  # the error code (x-amzn-ErrorType) when Bedrock named one
+    region: str = ""  # the region the call was signed for
+    fault: str | None = None  # the knob that made it fail or spoilt its answer (e.g. "quota", "outage_words")
 
 
 class BedrockStandin:
-    """The stand-in server. ``port=0`` takes any free port; :attr:`url` tells which after :meth:`start`."""
+    """The stand-in server. ``port=0`` takes any free port; :attr:`url` tells which after :meth:`start`.
 
-    def __init__(self, settings: StandinSettings | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    ``clock`` (seconds, monotonic) paces the quota's token buckets: tests pass a fake one to be deterministic.
+    """
+
+    def __init__(
+        self,
+        settings: StandinSettings | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._initial = settings or StandinSettings()
         self._settings = self._initial
         self._host, self._port = host, port
+        self._clock = clock
         self._lock = threading.Lock()
         self._calls: list[Invocation] = []
+        self._buckets: dict[str, TokenBucket] = {}
         self._random = random.Random(self._initial.random_seed)
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -184,30 +150,39 @@ class BedrockStandin:
 
     @property
     def calls(self) -> list[Invocation]:
-        """A copy of the calls received so far, oldest first."""
+        """A copy of the InvokeModel calls received so far, oldest first."""
         with self._lock:
             return list(self._calls)
 
-    def configure(self, **changes: Any) -> StandinSettings:
-        """Change knobs while running, e.g. ``configure(latency_ms=200, throttle_rate=0.5)``."""
+    @property
+    def throttled_calls(self) -> int:
+        """How many InvokeModel calls were answered ThrottlingException (quota, dice or words)."""
         with self._lock:
-            self._settings = dataclasses.replace(self._settings, **changes)
+            return sum(call.error == "ThrottlingException" for call in self._calls)
+
+    def configure(self, **changes: Any) -> StandinSettings:
+        """Change knobs while running, e.g. ``configure(latency_ms=200, quota_rps=2)``; the quota starts afresh."""
+        with self._lock:
+            self._settings = self._settings.with_changes(**changes)
             if "random_seed" in changes:
                 self._random = random.Random(self._settings.random_seed)
+            self._buckets.clear()
             return self._settings
 
     def reset(self) -> None:
-        """Forget the calls and go back to the settings given at construction."""
+        """Forget the calls and go back to the settings given at construction (a full quota, the first dice)."""
         with self._lock:
             self._calls.clear()
+            self._buckets.clear()
             self._settings = self._initial
             self._random = random.Random(self._initial.random_seed)
 
-    # -- the operation ---------------------------------------------------------------------------------
+    # -- the operations --------------------------------------------------------------------------------
 
-    def invoke(self, model_id: str, raw_body: bytes) -> Reply:
-        """Answer one InvokeModel call (without the HTTP around it) and record it."""
+    def invoke(self, model_id: str, raw_body: bytes, region: str | None = None) -> Reply:
+        """Answer one InvokeModel call signed for ``region`` (default: the ``region`` knob) and record it."""
         settings = self.settings
+        region = region or settings.region
         body: dict[str, Any] = {}
         malformed: BedrockError | None = None
         try:
@@ -215,21 +190,24 @@ class BedrockStandin:
         except BedrockError as exc:
             malformed = exc  # Bedrock looks at the model id first
         try:
-            base_id, family = resolve_model(model_id)
-            if model_id in settings.eol_models or base_id in settings.eol_models:
-                raise BedrockError("ResourceNotFoundException", END_OF_LIFE)
-            if settings.fail_with:
-                raise BedrockError(settings.fail_with, FAILURES[settings.fail_with])
-            if malformed is not None:
-                raise malformed
-            reply = self._answer(base_id, family, body, settings)
+            reply, fault = self._answer(model_id, region, body, malformed, settings)
         except BedrockError as exc:
-            reply = exc.reply()
-        return self.record(model_id, body, reply)
+            reply, fault = exc.reply(), exc.fault
+        return self.record(model_id, body, reply, region, fault)
 
-    def record(self, model_id: str, body: dict[str, Any], reply: Reply) -> Reply:
+    def control(
+        self, operation: str, identifier: str | None, query: Mapping[str, Sequence[str]], region: str | None = None
+    ) -> Reply:
+        """Answer one control-plane call (GetFoundationModel, ListFoundationModels, ...) for ``region``."""
+        settings = self.settings
+        caller = Caller(region or settings.region, settings.date_today(), frozenset(settings.eol_models))
+        return answer(operation, identifier, query, caller)
+
+    def record(
+        self, model_id: str, body: dict[str, Any], reply: Reply, region: str = "", fault: str | None = None
+    ) -> Reply:
         with self._lock:
-            self._calls.append(Invocation(model_id, body, reply.status, reply.error))
+            self._calls.append(Invocation(model_id, body, reply.status, reply.error, region, fault))
         return reply
 
     def wait_latency(self) -> None:
@@ -238,38 +216,97 @@ class BedrockStandin:
         if latency:
             self._stopping.wait(latency / 1000)
 
-    def _chance(self, rate: float) -> bool:
-        if rate <= 0.0:
-            return False
-        with self._lock:
-            return self._random.random() < rate
+    # -- InvokeModel, step by step ---------------------------------------------------------------------
 
-    def _answer(self, base_id: str, family: str, body: dict[str, Any], settings: StandinSettings) -> Reply:
-        if self._chance(settings.throttle_rate):
-            raise BedrockError("ThrottlingException", THROTTLED)
-        request = stability_request(body) if family == "stability" else amazon_request(body, nova=family == "nova")
-        prompt = request.prompt.lower()
-        if _contains(prompt, settings.throttle_words):
-            raise BedrockError("ThrottlingException", THROTTLED)
-        if _contains(prompt, settings.error_words) or self._chance(settings.error_rate):
-            raise BedrockError("ModelTimeoutException", TIMED_OUT)
-        input_blocked = _contains(prompt, settings.filter_words)
-        output_blocked = _contains(prompt, settings.output_filter_words)
-        if family == "stability":
-            return _stability_reply(base_id, request, settings, input_blocked, output_blocked)
-        if input_blocked:
-            raise BedrockError("ValidationException", BLOCKED_INPUT)
-        if output_blocked:
-            return Reply(200, {"images": [], "error": BLOCKED_OUTPUT})
-        images = [_image(base_id, request, index, settings) for index in range(request.count)]
-        return Reply(200, {"images": images, "error": None})
+    def _answer(
+        self,
+        model_id: str,
+        region: str,
+        body: dict[str, Any],
+        malformed: BedrockError | None,
+        settings: StandinSettings,
+    ) -> tuple[Reply, str | None]:
+        prompt = prompt_of(body).lower()
+        outage = _word_fault(prompt, settings, "outage_words") or self._dice(settings, "outage_rate")
+        if outage:  # a front door that never reached Bedrock
+            return outage_reply(settings.outage_status), outage
+        target = _resolve(model_id, region, settings)
+        if settings.fail_with:
+            raise BedrockError(settings.fail_with, FAILURES[settings.fail_with], fault="fail_with")
+        if not self._within_quota(target.quota_key, settings):
+            raise BedrockError("ThrottlingException", THROTTLED, fault="quota")
+        if malformed is not None:
+            raise malformed
+        if self._dice(settings, "throttle_rate"):
+            raise BedrockError("ThrottlingException", THROTTLED, fault="throttle_rate")
+        request = _validated(target, body)
+        throttled = _word_fault(prompt, settings, "throttle_words")
+        if throttled:
+            raise BedrockError("ThrottlingException", THROTTLED, fault=throttled)
+        timed_out = _word_fault(prompt, settings, "error_words") or self._dice(settings, "error_rate")
+        if timed_out:
+            raise BedrockError("ModelTimeoutException", TIMED_OUT, fault=timed_out)
+        reply = _generate(target, request, prompt, settings)
+        spoilt = _spoiling(prompt, settings)
+        if spoilt is None or not reply.body.get("images"):
+            return reply, None
+        kind, fault = spoilt
+        return Reply(reply.status, spoil(reply.body, kind)), fault
+
+    def _dice(self, settings: StandinSettings, knob: str) -> str | None:
+        """``knob`` (a rate knob's name) when its dice say so, else None."""
+        rate: float = getattr(settings, knob)
+        if rate <= 0.0:
+            return None
+        with self._lock:
+            return knob if self._random.random() < rate else None
+
+    def _within_quota(self, key: str, settings: StandinSettings) -> bool:
+        """Take a token from the model's bucket (one per model or profile); always True without a quota."""
+        if settings.quota_rps <= 0:
+            return True
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = TokenBucket(settings.quota_rps, settings.quota_burst, self._clock)
+        return bucket.take()
 
 
 # -- answers -------------------------------------------------------------------------------------------
 
 
-def _contains(prompt: str, words: Sequence[str]) -> bool:
-    return any(word.lower() in prompt for word in words if word)
+def _resolve(model_id: str, region: str, settings: StandinSettings) -> Target:
+    try:
+        return resolve_invocation(model_id, region, settings.date_today(), frozenset(settings.eol_models))
+    except CatalogError as exc:
+        raise BedrockError(exc.code, exc.message) from None
+
+
+def _validated(target: Target, body: dict[str, Any]) -> ImageRequest:
+    model = target.model
+    if model.format == "stability-service":
+        service_request(body, model.model_id)  # always refuses: services are not emulated
+    if model.format == "stability":
+        return stability_request(body, model.limits)
+    return amazon_request(body, model.limits)
+
+
+def _generate(target: Target, request: ImageRequest, prompt: str, settings: StandinSettings) -> Reply:
+    model_id = target.model.model_id
+    input_blocked = _contains(prompt, settings.filter_words)
+    output_blocked = _contains(prompt, settings.output_filter_words)
+    if target.model.format == "stability":
+        if input_blocked or output_blocked:  # Stability answers 200 with the reason and no image
+            reason = "Filter reason: prompt" if input_blocked else "Filter reason: output image"
+            return Reply(200, {"finish_reasons": [reason]})
+        image = _image(model_id, request, 0, settings)
+        return Reply(200, {"seeds": [request.seed], "finish_reasons": [None], "images": [image]})
+    if input_blocked:
+        raise BedrockError("ValidationException", BLOCKED_INPUT)
+    if output_blocked:
+        return Reply(200, {"images": [], "error": BLOCKED_OUTPUT})
+    images = [_image(model_id, request, index, settings) for index in range(request.count)]
+    return Reply(200, {"images": images, "error": None})
 
 
 def _image(model_id: str, request: ImageRequest, index: int, settings: StandinSettings) -> str:
@@ -279,41 +316,21 @@ def _image(model_id: str, request: ImageRequest, index: int, settings: StandinSe
     return base64.b64encode(png).decode("ascii")
 
 
-def _stability_reply(
-    model_id: str, request: ImageRequest, settings: StandinSettings, input_blocked: bool, output_blocked: bool
-) -> Reply:
-    if input_blocked:
-        return Reply(200, {"seeds": [request.seed], "finish_reasons": ["Filter reason: prompt"], "images": []})
-    if output_blocked:
-        return Reply(200, {"seeds": [request.seed], "finish_reasons": ["Filter reason: output image"], "images": []})
-    image = _image(model_id, request, 0, settings)
-    return Reply(200, {"seeds": [request.seed], "finish_reasons": [None], "images": [image]})
+def _spoiling(prompt: str, settings: StandinSettings) -> tuple[str, str] | None:
+    """How the answer's images are to be spoilt, and the knob that says so (words first, then ``bad_output``)."""
+    for kind, knob in zip(BAD_OUTPUTS, ("corrupt_words", "not_png_words", "fewer_words"), strict=True):
+        if _contains(prompt, getattr(settings, knob)):
+            return kind, knob
+    return (settings.bad_output, "bad_output") if settings.bad_output else None
 
 
-# -- settings parsing ----------------------------------------------------------------------------------
+def _word_fault(prompt: str, settings: StandinSettings, knob: str) -> str | None:
+    """``knob`` (a word-list knob's name) when the prompt contains one of its words, else None."""
+    return knob if _contains(prompt, getattr(settings, knob)) else None
 
 
-def _words(value: Any) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else value
-    return tuple(word.strip() for word in items if word.strip())
-
-
-def _parse(text: str, default: Any) -> Any:
-    if isinstance(default, tuple):
-        return _words(text)
-    if isinstance(default, int):
-        return int(text)
-    if isinstance(default, float):
-        return float(text)
-    return text
-
-
-def _kind(default: Any) -> str:
-    if isinstance(default, int):
-        return "an integer"
-    if isinstance(default, float):
-        return "a number"
-    return "text"
+def _contains(prompt: str, words: Sequence[str]) -> bool:
+    return any(word.lower() in prompt for word in words if word)
 
 
 # -- HTTP ----------------------------------------------------------------------------------------------
@@ -351,15 +368,24 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         standin = self.server.standin
         raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        match = _INVOKE_PATH.match(urlsplit(self.path).path)
-        if self.command != "POST" or match is None:
-            operation, reply = f"{self.command} {self.path}", _unknown_operation()
-        else:
-            model_id = unquote(match["model"])
-            denied = _check_auth(self.headers)
-            reply = standin.record(model_id, {}, denied.reply()) if denied else standin.invoke(model_id, raw_body)
+        parts = urlsplit(self.path)
+        denied = _check_auth(self.headers)
+        region = _signed_region(self.headers)
+        invoke = _INVOKE_PATH.match(parts.path) if self.command == "POST" else None
+        control = operation_of(parts.path) if self.command == "GET" else None
+        if invoke is not None:
+            model_id = unquote(invoke["model"])
             operation = f"InvokeModel {model_id}"
-        standin.wait_latency()
+            if denied:
+                reply = standin.record(model_id, {}, denied.reply(), region or "")
+            else:
+                reply = standin.invoke(model_id, raw_body, region)
+            standin.wait_latency()
+        elif control is not None:
+            operation = " ".join(filter(None, control))
+            reply = denied.reply() if denied else standin.control(*control, parse_qs(parts.query), region)
+        else:
+            operation, reply = f"{self.command} {self.path}", _unknown_operation()
         self._send(reply)
         logger.info(
             "%s -> %s%s (%.0f ms)",
@@ -370,11 +396,15 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _send(self, reply: Reply) -> None:
-        payload = json.dumps(reply.body).encode()
+        if reply.html is not None:  # a front door's page: no Bedrock headers at all
+            payload, content_type = reply.html.encode(), "text/html"
+        else:
+            payload, content_type = json.dumps(reply.body).encode(), "application/json"
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        if reply.html is None:
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
         if reply.error:
             namespace = (
                 "com.amazon.coral.service" if reply.error == "UnknownOperationException" else "com.amazon.bedrock"
@@ -407,6 +437,16 @@ def _check_auth(headers: Message) -> BedrockError | None:
     return None
 
 
+def _signed_region(headers: Message) -> str | None:
+    """The region of the SigV4 credential scope (``Credential=AKID/20261129/us-west-2/bedrock/aws4_request``).
+
+    The endpoint is 127.0.0.1, so the scope is the only place a request says which region it means; a Bedrock
+    API key (``Bearer``) says nothing, and the ``region`` knob applies.
+    """
+    match = _CREDENTIAL_SCOPE.search(headers.get("Authorization") or "")
+    return match["region"] if match else None
+
+
 def _unknown_operation() -> Reply:
     body = {"Output": {"__type": "com.amazon.coral.service#UnknownOperationException", "message": None}}
     return Reply(404, {**body, "Version": "1.0"}, "UnknownOperationException")
@@ -417,16 +457,48 @@ def _unknown_operation() -> Reply:
 _BANNER = """\
 Bedrock stand-in listening on {url}
   *** NOT an AI model: it answers InvokeModel with labelled PNG test patterns. ***
-  Point boto3 at it:  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={url}
-  Settings: {settings}
+  Point boto3 at it:  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={url} AWS_ENDPOINT_URL_BEDROCK={url}
+  Settings: {settings!r}
   Ctrl-C to stop."""
+
+_FLAGS: dict[str, str] = {
+    "latency_ms": "milliseconds added to every InvokeModel answer (default 0)",
+    "throttle_rate": "probability 0..1 of a ThrottlingException (default 0)",
+    "error_rate": "probability 0..1 of a ModelTimeoutException (default 0)",
+    "random_seed": "seed of the rate knobs' dice (default 0)",
+    "filter_words": "comma-separated words the input filter blocks (default forbidden)",
+    "output_filter_words": "comma-separated words the output filter blocks (default unsafe-output)",
+    "throttle_words": "comma-separated words that always throttle (default throttle-me)",
+    "error_words": "comma-separated words that always time out (default timeout-me)",
+    "eol_models": "comma-separated model ids to treat as past their end of life, too (default none)",
+    "fail_with": "make every InvokeModel call fail with this Bedrock error",
+    "image_detail": "noisy: ~1.5 MB at 1024x1024 (default); flat: small",
+    "today": "the date the stand-in goes by, e.g. 2026-06-01 (default: today's date)",
+    "region": "the region of requests that do not sign for one (default us-west-2)",
+    "quota_rps": "InvokeModel requests per second per model before ThrottlingException (default 0: no quota)",
+    "quota_burst": "requests the quota lets through at once (default 1)",
+    "outage_rate": "probability 0..1 of an untyped outage: HTML, no x-amzn-ErrorType (default 0)",
+    "outage_words": "comma-separated words that always meet the outage (default outage-me)",
+    "outage_status": "the outage's HTTP status (default 503)",
+    "bad_output": "spoil every image answer: corrupt (bad base64), not-png, fewer (default off)",
+    "corrupt_words": "comma-separated words that get images that are not base64 (default corrupt-me)",
+    "not_png_words": "comma-separated words that get images that are not PNGs (default not-png-me)",
+    "fewer_words": "comma-separated words that get one image fewer than asked (default fewer-me)",
+}
+_CHOICES: dict[str, Sequence[str]] = {
+    "fail_with": tuple(FAILURES),
+    "image_detail": DETAILS,
+    "outage_status": tuple(str(status) for status in OUTAGE_STATUSES),
+    "bad_output": BAD_OUTPUTS,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m local.bedrock_standin",
         description=(
-            "A local stand-in for Amazon Bedrock InvokeModel (image models). NOT an AI model: it answers with "
+            "A local stand-in for Amazon Bedrock's image models (InvokeModel) and control plane "
+            "(GetFoundationModel, ListFoundationModels, GetInferenceProfile). NOT an AI model: it answers with "
             "deterministic PNG test patterns labelled STAND-IN. Every option can also be set with an "
             f"environment variable {ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}LATENCY_MS); options win."
         ),
@@ -435,21 +507,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port, 0 for any free one (default {DEFAULT_PORT})"
     )
-    parser.add_argument("--latency-ms", type=int, help="milliseconds added to every answer (default 0)")
-    parser.add_argument("--throttle-rate", type=float, help="probability 0..1 of a ThrottlingException (default 0)")
-    parser.add_argument("--error-rate", type=float, help="probability 0..1 of a ModelTimeoutException (default 0)")
-    parser.add_argument("--random-seed", type=int, help="seed of the throttle/error dice (default 0)")
-    parser.add_argument("--filter-words", help="comma-separated words the input filter blocks (default forbidden)")
-    parser.add_argument(
-        "--output-filter-words", help="comma-separated words the output filter blocks (default unsafe-output)"
-    )
-    parser.add_argument("--throttle-words", help="comma-separated words that always throttle (default throttle-me)")
-    parser.add_argument("--error-words", help="comma-separated words that always time out (default timeout-me)")
-    parser.add_argument("--eol-models", help="comma-separated model ids past their end of life (default none)")
-    parser.add_argument("--fail-with", choices=FAILURES, help="make every call fail with this Bedrock error")
-    parser.add_argument("--image-detail", choices=DETAILS, help="noisy: ~1.5 MB at 1024x1024 (default); flat: small")
+    for name, text in _FLAGS.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=_CHOICES.get(name), help=text)
     parser.add_argument("-v", "--verbose", action="store_true", help="log every HTTP request line too")
     return parser
+
+
+def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> StandinSettings:
+    """The environment's settings with the command line's flags on top; errors name the flag or variable."""
+    flags = {name: getattr(args, name) for name in _FLAGS if getattr(args, name) is not None}
+    try:
+        return StandinSettings.from_env(environ, **flags)
+    except ConfigError as exc:
+        message = str(exc)
+        for name in flags:
+            flag = f"option --{name.replace('_', '-')}"
+            message = message.replace(f"environment variable {StandinSettings.env_name(name)}", flag)
+        raise ConfigError(message) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -457,16 +531,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
     try:
-        settings = StandinSettings.from_env()
-        flags = {
-            field.name: getattr(args, field.name)
-            for field in dataclasses.fields(StandinSettings)
-            if getattr(args, field.name) is not None
-        }
-        settings = dataclasses.replace(settings, **flags)
-    except SettingsError as exc:
-        parser.error(f"--{exc.field.replace('_', '-')} {exc.problem}")
-    except ValueError as exc:
+        settings = settings_from(args, os.environ)
+    except ConfigError as exc:
         parser.error(str(exc))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

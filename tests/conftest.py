@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 BUCKET = "imagegen-test-bucket"
 REGION = "eu-west-1"
+# A date when Titan Image Generator (end of life 2026-06-30) and Nova Canvas (2026-09-30) still answered.
+BEFORE_AMAZON_EOL = date(2026, 6, 1)
 
 
 @dataclass
@@ -93,9 +96,11 @@ def standin_server() -> Iterator[BedrockStandin]:
 
 @pytest.fixture
 def standin(standin_server: BedrockStandin, monkeypatch: pytest.MonkeyPatch) -> BedrockStandin:
-    """The Bedrock stand-in, reset to its defaults, reached through AWS_ENDPOINT_URL_BEDROCK_RUNTIME."""
+    """The Bedrock stand-in, reset to its defaults (today's Bedrock), reached through
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME (InvokeModel) and AWS_ENDPOINT_URL_BEDROCK (the control plane)."""
     standin_server.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", standin_server.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", standin_server.url)
     return standin_server
 
 
@@ -103,11 +108,18 @@ TITAN = "amazon.titan-image-generator-v1"
 
 
 @pytest.fixture
-def titan(standin: BedrockStandin, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Configure Titan Image Generator v1, to exercise the Amazon TEXT_IMAGE format (several images per call).
+def standin_before_eol(standin: BedrockStandin) -> BedrockStandin:
+    """The stand-in on BEFORE_AMAZON_EOL, when Titan Image Generator and Nova Canvas still answered: for the
+    tests of the Amazon request format (several images per call, Titan sizes), which the core still supports.
+    Every other rule (regions, limits) holds as on any day; the next test gets today's Bedrock again."""
+    standin.configure(today=BEFORE_AMAZON_EOL)
+    return standin
 
-    The core still speaks that format although Bedrock retired the model on 2026-06-30.
-    """
+
+@pytest.fixture
+def titan(standin_before_eol: BedrockStandin, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Configure Titan Image Generator v1 in us-east-1, as it answered before its end of life, to exercise the
+    Amazon TEXT_IMAGE format (several images per call, Titan sizes), which the core still speaks."""
     monkeypatch.setenv("MODEL_ID", TITAN)
     monkeypatch.setenv("BEDROCK_REGION", "us-east-1")
     return TITAN

@@ -11,7 +11,7 @@ Fixtures (a stable API: the CLI tests in tests/e2e/ use them too):
   (code 0) within ``STOP_TIMEOUT`` s.
   Local knobs in force: batching window 0 s and visibility timeout 2 s (so retries and redrives take
   seconds, not minutes), the API's stage throttle off (so tests never race its token bucket; the
-  throttle has unit tests), everything else as template.yaml says.
+  throttle has unit tests), everything else as template.yaml says (the default model, Stable Image Core).
 - ``local_stack_log``: the path of the stack's combined stdout/stderr (handler logs included).
 - ``aws_clients``: ``(s3, sqs)`` boto3 clients on the stack's moto endpoint with its fake credentials.
 - ``start_local_stack(tmp_path, **env)`` / ``stop_local_stack(stack, signal)``: a stack of your own (e.g. to

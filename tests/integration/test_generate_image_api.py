@@ -139,8 +139,9 @@ def test_a_repeated_seed_never_overwrites_an_image(
 def test_a_stability_model_gets_its_own_request_format(
     aws: Any, standin: BedrockStandin, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given
+    # given a Stability model where Bedrock offers it
     monkeypatch.setenv("MODEL_ID", "stability.sd3-5-large-v1:0")
+    monkeypatch.setenv("BEDROCK_REGION", "us-west-2")
 
     # when
     status, _, body = invoke(api_event({"prompt": "a fox", "width": 1344, "height": 768, "seed": 3}), lambda_context)
@@ -272,24 +273,26 @@ def test_stability_rejects_more_than_one_image(
 
 
 @pytest.mark.parametrize(
-    ("model_id", "prompt"),
+    ("model_id", "region", "prompt"),
     [
-        ("amazon.titan-image-generator-v1", "something forbidden"),  # Titan: ValidationException
-        ("amazon.titan-image-generator-v1", "an unsafe-output picture"),  # Titan: 200 with "error"
-        ("stability.sd3-5-large-v1:0", "something forbidden"),  # Stability: finish_reasons
-        ("stability.sd3-5-large-v1:0", "an unsafe-output picture"),
+        ("amazon.titan-image-generator-v1", "us-east-1", "something forbidden"),  # Titan: ValidationException
+        ("amazon.titan-image-generator-v1", "us-east-1", "an unsafe-output picture"),  # Titan: 200 with "error"
+        ("stability.sd3-5-large-v1:0", "us-west-2", "something forbidden"),  # Stability: finish_reasons
+        ("stability.sd3-5-large-v1:0", "us-west-2", "an unsafe-output picture"),
     ],
 )
 def test_moderation_is_a_422_content_filtered(
     aws: Any,
-    standin: BedrockStandin,
+    standin_before_eol: BedrockStandin,
     lambda_context: LambdaContext,
     monkeypatch: pytest.MonkeyPatch,
     model_id: str,
+    region: str,
     prompt: str,
 ) -> None:
-    # given
+    # given (Titan, before its end of life, as the Amazon format's moderation answers)
     monkeypatch.setenv("MODEL_ID", model_id)
+    monkeypatch.setenv("BEDROCK_REGION", region)
 
     # when
     status, _, body = invoke(api_event({"prompt": prompt}, request_id="r"), lambda_context)
@@ -380,8 +383,12 @@ def test_a_model_past_end_of_life_is_a_502_that_says_how_to_change_it(
 @pytest.mark.parametrize(
     ("model_id", "fail_with", "phrase"),
     [
-        ("amazon.nova-canvas-v1:0", "AccessDeniedException", "access to model amazon.nova-canvas-v1:0"),
-        ("amazon.nova-canvas-v9:0", "", "unknown id"),  # the stand-in, like Bedrock, knows no such model
+        (
+            "stability.stable-image-core-v1:1",
+            "AccessDeniedException",
+            "access to model stability.stable-image-core-v1:1",
+        ),
+        ("stability.stable-image-core-v9:0", "", "unknown id"),  # the stand-in, like Bedrock, knows no such model
     ],
 )
 def test_an_unusable_model_is_a_502_that_names_it_and_the_way_out(

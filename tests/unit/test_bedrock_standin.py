@@ -3,34 +3,44 @@
 from __future__ import annotations
 
 import base64
-import json
+import binascii
+from datetime import date
 from typing import Any
 
 import pytest
 
+from local.bedrock_faults import NOT_A_PNG, corrupt_base64
 from local.bedrock_formats import Reply
+from local.bedrock_settings import ConfigError
 from local.bedrock_standin import BedrockStandin, StandinSettings
-from local.png import BOX_COLOUR, INK_COLOUR, NOTICE, PngImage, banner_layout, read_png, render_image
-
-TITAN = "amazon.titan-image-generator-v1"
-NOVA = "amazon.nova-canvas-v1:0"
-SD35 = "stability.sd3-5-large-v1:0"
-
-
-def titan_body(text: str = "a lighthouse at dusk", params: dict[str, Any] | None = None, **config: Any) -> bytes:
-    body: dict[str, Any] = {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": text, **(params or {})}}
-    body["imageGenerationConfig"] = {"width": 512, "height": 512, **config}
-    return json.dumps(body).encode()
-
-
-def stability_body(prompt: str = "a lighthouse at dusk", **fields: Any) -> bytes:
-    return json.dumps({"prompt": prompt, **fields}).encode()
+from local.png import BOX_COLOUR, INK_COLOUR, NOTICE, SIGNATURE, PngImage, banner_layout, read_png, render_image
+from tests.conftest import BEFORE_AMAZON_EOL
+from tests.standin_requests import (
+    AMAZON_REGION,
+    CORE,
+    END_OF_LIFE,
+    MALFORMED,
+    NOVA,
+    SD35,
+    TITAN,
+    ULTRA,
+    encoded,
+    stability,
+    titan,
+)
 
 
 @pytest.fixture
 def offline() -> BedrockStandin:
     """A stand-in that is never started: ``invoke`` answers without HTTP. Flat images keep it fast."""
     return BedrockStandin(StandinSettings(image_detail="flat"))
+
+
+@pytest.fixture
+def offline_before_eol(offline: BedrockStandin) -> BedrockStandin:
+    """The offline stand-in on a date when Titan and Nova Canvas still answered."""
+    offline.configure(today=BEFORE_AMAZON_EOL)
+    return offline
 
 
 def read_png_of(b64: str) -> PngImage:
@@ -163,6 +173,10 @@ def test_settings_come_from_bedrock_standin_environment_variables() -> None:
         "BEDROCK_STANDIN_OUTPUT_FILTER_WORDS": "",
         "BEDROCK_STANDIN_EOL_MODELS": "amazon.titan-image-generator-v1",
         "BEDROCK_STANDIN_IMAGE_DETAIL": "flat",
+        "BEDROCK_STANDIN_TODAY": "2026-06-01",
+        "BEDROCK_STANDIN_QUOTA_RPS": "2.5",
+        "BEDROCK_STANDIN_OUTAGE_STATUS": "502",
+        "BEDROCK_STANDIN_BAD_OUTPUT": "not-png",
     }
 
     # when
@@ -176,27 +190,49 @@ def test_settings_come_from_bedrock_standin_environment_variables() -> None:
     assert settings.eol_models == ("amazon.titan-image-generator-v1",)
     assert settings.image_detail == "flat"
     assert settings.throttle_words == ("throttle-me",)
+    assert settings.today == date(2026, 6, 1)
+    assert settings.quota_rps == 2.5
+    assert settings.outage_status == 502
+    assert settings.bad_output == "not-png"
+
+
+def test_without_a_today_knob_the_stand_in_goes_by_the_real_date() -> None:
+    # given
+    settings = StandinSettings()
+
+    # when
+    today = settings.date_today()
+
+    # then
+    assert settings.today is None
+    assert today == date.today() or (today - date.today()).days in (-1, 1)  # UTC may be a day off local time
 
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("BEDROCK_STANDIN_LATENCY_MS", "soon", "BEDROCK_STANDIN_LATENCY_MS must be an integer"),
-        ("BEDROCK_STANDIN_ERROR_RATE", "1.5", "BEDROCK_STANDIN_ERROR_RATE must be between 0 and 1"),
-        ("BEDROCK_STANDIN_IMAGE_DETAIL", "fancy", "BEDROCK_STANDIN_IMAGE_DETAIL must be one of noisy, flat"),
-        ("BEDROCK_STANDIN_FAIL_WITH", "Oops", "BEDROCK_STANDIN_FAIL_WITH must be one of AccessDeniedException"),
+        ("BEDROCK_STANDIN_LATENCY_MS", "soon", "BEDROCK_STANDIN_LATENCY_MS='soon' is invalid: not an integer"),
+        ("BEDROCK_STANDIN_ERROR_RATE", "1.5", "BEDROCK_STANDIN_ERROR_RATE='1.5' is invalid: must be between 0 and 1"),
+        ("BEDROCK_STANDIN_IMAGE_DETAIL", "fancy", "BEDROCK_STANDIN_IMAGE_DETAIL=.* must be one of noisy, flat"),
+        ("BEDROCK_STANDIN_FAIL_WITH", "Oops", "BEDROCK_STANDIN_FAIL_WITH=.* must be one of AccessDeniedException"),
+        ("BEDROCK_STANDIN_TODAY", "tomorrow", "BEDROCK_STANDIN_TODAY=.* must be an ISO date such as 2026-06-01"),
+        ("BEDROCK_STANDIN_REGION", "Oregon", "BEDROCK_STANDIN_REGION=.* not an AWS region name"),
+        ("BEDROCK_STANDIN_QUOTA_RPS", "-1", "BEDROCK_STANDIN_QUOTA_RPS=.* must be between 0 and"),
+        ("BEDROCK_STANDIN_QUOTA_BURST", "0", "BEDROCK_STANDIN_QUOTA_BURST=.* must be between 1 and"),
+        ("BEDROCK_STANDIN_OUTAGE_STATUS", "418", "BEDROCK_STANDIN_OUTAGE_STATUS=.* must be one of 429, 500"),
+        ("BEDROCK_STANDIN_BAD_OUTPUT", "odd", "BEDROCK_STANDIN_BAD_OUTPUT=.* must be one of corrupt, not-png, fewer"),
     ],
 )
 def test_a_bad_environment_variable_is_named_in_the_error(name: str, value: str, message: str) -> None:
     # given / when / then
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         StandinSettings.from_env({name: value})
 
 
 def test_configure_changes_knobs_and_reset_restores_the_construction_settings(offline: BedrockStandin) -> None:
     # given
-    offline.configure(latency_ms=20, filter_words=["wolf"])
-    offline.invoke(TITAN, titan_body())
+    offline.configure(latency_ms=20, filter_words=["wolf"], today="2026-06-01")
+    offline.invoke(CORE, encoded(stability()))
 
     # when
     offline.reset()
@@ -208,54 +244,95 @@ def test_configure_changes_knobs_and_reset_restores_the_construction_settings(of
 
 def test_configure_refuses_an_unknown_knob(offline: BedrockStandin) -> None:
     # given / when / then
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="lateness_ms"):
         offline.configure(lateness_ms=20)
+
+
+def test_configure_refuses_a_bad_value_and_names_the_knob(offline: BedrockStandin) -> None:
+    # given / when / then
+    with pytest.raises(ConfigError, match="BEDROCK_STANDIN_QUOTA_BURST"):
+        offline.configure(quota_burst=0)
+    assert offline.settings.quota_burst == 1
 
 
 def test_the_random_dice_repeat_after_a_reset(offline: BedrockStandin) -> None:
     # given
     offline.configure(throttle_rate=0.5)
-    first = [offline.invoke(TITAN, titan_body()).status for _ in range(12)]
+    first = [offline.invoke(CORE, encoded(stability())).status for _ in range(12)]
     offline.reset()
     offline.configure(throttle_rate=0.5)
 
     # when
-    second = [offline.invoke(TITAN, titan_body()).status for _ in range(12)]
+    second = [offline.invoke(CORE, encoded(stability())).status for _ in range(12)]
 
     # then
     assert first == second
     assert set(first) == {200, 429}
 
 
-# -- validation as Bedrock does it ---------------------------------------------------------------------
+# -- lifecycle and regions -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model_id", [TITAN, "amazon.titan-image-generator-v2:0", NOVA])
+def test_the_amazon_models_are_past_their_end_of_life_today(offline: BedrockStandin, model_id: str) -> None:
+    # given / when
+    reply = offline.invoke(model_id, encoded(titan()), region=AMAZON_REGION)
+
+    # then
+    assert error_of(reply) == (404, "ResourceNotFoundException", END_OF_LIFE)
+
+
+def test_the_today_knob_brings_the_amazon_models_back_for_tests_of_their_format(
+    offline_before_eol: BedrockStandin,
+) -> None:
+    # given / when
+    reply = offline_before_eol.invoke(TITAN, encoded(titan(numberOfImages=2)), region=AMAZON_REGION)
+
+    # then
+    assert reply.status == 200
+    assert len(reply.body["images"]) == 2
+
+
+def test_without_a_signed_region_the_region_knob_applies(offline: BedrockStandin) -> None:
+    # given
+    offline.configure(region="eu-west-1")
+
+    # when
+    reply = offline.invoke(CORE, encoded(stability()))
+
+    # then
+    assert error_of(reply) == (400, "ValidationException", "The provided model identifier is invalid.")
+    assert offline.calls[0].region == "eu-west-1"
+
+
+# -- validation as Bedrock does it, per model ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (titan_body("x" * 513), "#/textToImageParams/text: expected maxLength: 512, actual: 513"),
-        (titan_body(""), "#/textToImageParams/text: expected minLength: 1, actual: 0"),
-        (titan_body(params={"negativeText": "n" * 513}), "#/textToImageParams/negativeText: expected maxLength: 512"),
-        (titan_body(width=1000, height=1000), "1000x1000 is not one of the sizes Titan Image Generator supports"),
-        (titan_body(params={"style": "PHOTOREALISM"}), "#/textToImageParams: extraneous key [style] is not permitted"),
-        (titan_body(steps=30), "#/imageGenerationConfig: extraneous key [steps] is not permitted"),
-        (titan_body(numberOfImages=6), "#/imageGenerationConfig/numberOfImages: 6 is not less or equal to 5"),
-        (titan_body(cfgScale=1.0), "#/imageGenerationConfig/cfgScale: 1.0 is not greater or equal to 1.1"),
-        (titan_body(seed=-1), "#/imageGenerationConfig/seed: -1 is not greater or equal to 0"),
-        (titan_body(seed="7"), "#/imageGenerationConfig/seed: expected type: Integer, found: String"),
-        (titan_body(quality="ultra"), "#/imageGenerationConfig/quality: ultra is not a valid enum value"),
-        (titan_body(seed=-1, quality="ultra"), "Malformed input request: 2 schema violations found"),
-        (b'{"textToImageParams": {"text": "x"}}', "#: required key [taskType] not found"),
-        (b'{"taskType": "INPAINTING"}', "only emulates TEXT_IMAGE"),
-        (b"not json", "Malformed input request, please reformat your input and try again."),
-        (b"[1, 2]", "Malformed input request, please reformat your input and try again."),
+        (titan("x" * 513), "#/textToImageParams/text: expected maxLength: 512, actual: 513"),
+        (titan(""), "#/textToImageParams/text: expected minLength: 1, actual: 0"),
+        (titan(params={"negativeText": "n" * 513}), "#/textToImageParams/negativeText: expected maxLength: 512"),
+        (titan(width=1000, height=1000), "1000x1000 is not one of the sizes Titan Image Generator supports"),
+        (titan(params={"style": "PHOTOREALISM"}), "#/textToImageParams: extraneous key [style] is not permitted"),
+        (titan(steps=30), "#/imageGenerationConfig: extraneous key [steps] is not permitted"),
+        (titan(numberOfImages=6), "#/imageGenerationConfig/numberOfImages: 6 is not less or equal to 5"),
+        (titan(cfgScale=1.0), "#/imageGenerationConfig/cfgScale: 1.0 is not greater or equal to 1.1"),
+        (titan(seed=-1), "#/imageGenerationConfig/seed: -1 is not greater or equal to 0"),
+        (titan(seed=2_147_483_647), "#/imageGenerationConfig/seed: 2147483647 is not less or equal to 2147483646"),
+        (titan(seed="7"), "#/imageGenerationConfig/seed: expected type: Integer, found: String"),
+        (titan(quality="ultra"), "#/imageGenerationConfig/quality: ultra is not a valid enum value"),
+        (titan(seed=-1, quality="ultra"), "Malformed input request: 2 schema violations found"),
+        ({"textToImageParams": {"text": "x"}}, "#: required key [taskType] not found"),
+        ({"taskType": "INPAINTING"}, "only emulates TEXT_IMAGE"),
     ],
 )
 def test_titan_rejects_what_bedrock_rejects_with_a_validation_exception(
-    offline: BedrockStandin, body: bytes, message: str
+    offline_before_eol: BedrockStandin, body: dict[str, Any], message: str
 ) -> None:
     # given / when
-    reply = offline.invoke(TITAN, body)
+    reply = offline_before_eol.invoke(TITAN, encoded(body), region=AMAZON_REGION)
 
     # then
     status, code, text = error_of(reply)
@@ -263,40 +340,100 @@ def test_titan_rejects_what_bedrock_rejects_with_a_validation_exception(
     assert message in text
 
 
-def test_nova_canvas_takes_longer_prompts_its_styles_and_sizes_titan_does_not(offline: BedrockStandin) -> None:
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]"])
+def test_a_body_that_is_not_a_json_object_is_malformed(offline: BedrockStandin, raw: bytes) -> None:
+    # given / when
+    reply = offline.invoke(CORE, raw)
+
+    # then
+    assert error_of(reply) == (400, "ValidationException", MALFORMED)
+
+
+def test_nova_canvas_takes_longer_prompts_its_styles_and_sizes_titan_does_not(
+    offline_before_eol: BedrockStandin,
+) -> None:
     # given
-    body = titan_body("x" * 1024, params={"style": "PHOTOREALISM"}, width=1280, height=720)
+    body = encoded(titan("x" * 1024, params={"style": "PHOTOREALISM"}, width=1280, height=720))
 
     # when
-    nova, titan = offline.invoke(NOVA, body), offline.invoke(TITAN, body)
+    nova = offline_before_eol.invoke(NOVA, body, region=AMAZON_REGION)
+    titan_reply = offline_before_eol.invoke(TITAN, body, region=AMAZON_REGION)
 
     # then
     assert nova.status == 200
     assert read_png_of(nova.body["images"][0]).width == 1280
-    assert titan.status == 400
+    assert titan_reply.status == 400
 
 
 @pytest.mark.parametrize(
-    ("fields", "message"),
+    ("body", "message"),
     [
-        ({"prompt": "x" * 10_001}, "prompt: must be a string of 1 to 10000 characters"),
-        ({"aspect_ratio": "4:3"}, "aspect_ratio: must be one of"),
-        ({"seed": 4_294_967_295}, "seed: must be an integer from 0 to 4294967294"),
-        ({"output_format": "gif"}, "output_format: must be one of png, jpeg, webp"),
-        ({"cfg_scale": 7}, "Invalid field 'cfg_scale' in request"),
-        ({"mode": "image-to-image"}, "not emulated"),
+        (titan(seed=858_993_460), "#/imageGenerationConfig/seed: 858993460 is not less or equal to 858993459"),
+        (titan("x" * 1025), "#/textToImageParams/text: expected maxLength: 1024, actual: 1025"),
+        (titan(width=1000, height=1000), "1000x1000 is not one of Nova Canvas sizes"),
+        (titan(width=4096, height=320), "4096x320 is not one of Nova Canvas sizes"),
+        (titan(params={"style": "CUBISM"}), "#/textToImageParams/style: CUBISM is not a valid enum value"),
     ],
 )
-def test_stability_rejects_bad_fields_with_a_validation_exception(
-    offline: BedrockStandin, fields: dict[str, Any], message: str
+def test_nova_canvas_enforces_its_own_limits(
+    offline_before_eol: BedrockStandin, body: dict[str, Any], message: str
 ) -> None:
     # given / when
-    reply = offline.invoke(SD35, stability_body(**fields))
+    reply = offline_before_eol.invoke(NOVA, encoded(body), region=AMAZON_REGION)
+
+    # then
+    assert error_of(reply)[:2] == (400, "ValidationException")
+    assert message in reply.body["message"]
+
+
+@pytest.mark.parametrize(
+    ("model_id", "fields", "message"),
+    [
+        (SD35, {"prompt": "x" * 10_001}, "prompt: must be a string of 1 to 10000 characters"),
+        (CORE, {"negative_prompt": "n" * 10_001}, "negative_prompt: must be a string of 0 to 10000 characters"),
+        (CORE, {"aspect_ratio": "4:3"}, "aspect_ratio: must be one of"),
+        (SD35, {"seed": 4_294_967_295}, "seed: must be an integer from 0 to 4294967294"),
+        (CORE, {"seed": 4_294_967_296}, "seed: must be an integer from 0 to 4294967295"),
+        (ULTRA, {"seed": -1}, "seed: must be an integer from 0 to 4294967295"),
+        (CORE, {"output_format": "webp"}, "output_format: must be one of png, jpeg, not 'webp'"),
+        (ULTRA, {"output_format": "gif"}, "output_format: must be one of png, jpeg, not 'gif'"),
+        (SD35, {"output_format": "gif"}, "output_format: must be one of png, jpeg, webp"),
+        (CORE, {"mode": "image-to-image"}, "mode: must be one of text-to-image, not 'image-to-image'"),
+        (ULTRA, {"mode": "image-to-image"}, "mode: image-to-image requests are not emulated"),
+        (SD35, {"cfg_scale": 7}, "Invalid field 'cfg_scale' in request"),
+        (CORE, {"image": "AAAA"}, "Invalid field 'image' in request"),
+        (SD35, {"image": "AAAA"}, "'image': image-to-image requests are not emulated"),
+    ],
+)
+def test_stability_models_each_enforce_their_own_limits(
+    offline: BedrockStandin, model_id: str, fields: dict[str, Any], message: str
+) -> None:
+    # given / when
+    reply = offline.invoke(model_id, encoded(stability(**fields)))
 
     # then
     status, code, text = error_of(reply)
     assert (status, code) == (400, "ValidationException")
     assert message in text
+
+
+@pytest.mark.parametrize(
+    ("model_id", "fields"),
+    [
+        (CORE, {"seed": 4_294_967_295, "output_format": "jpeg", "mode": "text-to-image"}),
+        (ULTRA, {"seed": 4_294_967_295, "mode": "text-to-image"}),
+        (SD35, {"seed": 4_294_967_294, "output_format": "webp", "negative_prompt": ""}),
+    ],
+)
+def test_stability_models_accept_what_their_own_limits_allow(
+    offline: BedrockStandin, model_id: str, fields: dict[str, Any]
+) -> None:
+    # given / when
+    reply = offline.invoke(model_id, encoded(stability(**fields)))
+
+    # then
+    assert reply.status == 200
+    assert reply.body["seeds"] == [fields["seed"]]
 
 
 def test_stability_without_a_prompt_is_rejected(offline: BedrockStandin) -> None:
@@ -310,8 +447,8 @@ def test_stability_without_a_prompt_is_rejected(offline: BedrockStandin) -> None
 
 def test_stability_with_seed_zero_reports_the_seed_it_chose_and_chooses_it_again(offline: BedrockStandin) -> None:
     # given / when
-    first = offline.invoke(SD35, stability_body(seed=0, aspect_ratio="9:21"))
-    second = offline.invoke(SD35, stability_body())
+    first = offline.invoke(SD35, encoded(stability(seed=0, aspect_ratio="9:21")))
+    second = offline.invoke(SD35, encoded({"prompt": "a lighthouse at dusk"}))
 
     # then
     assert first.body["seeds"] == second.body["seeds"]
@@ -319,50 +456,44 @@ def test_stability_with_seed_zero_reports_the_seed_it_chose_and_chooses_it_again
     assert read_png_of(first.body["images"][0]).width == 640
 
 
-@pytest.mark.parametrize(
-    "model_id",
-    [
-        "us.amazon.nova-canvas-v1:0",
-        "eu.amazon.titan-image-generator-v2:0",
-        "apac.stability.stable-image-core-v1:1",
-        "global.stability.stable-image-ultra-v1:1",
-        "arn:aws:bedrock:us-east-1::foundation-model/stability.sd3-5-large-v1:0",
-    ],
-)
-def test_cross_region_prefixes_and_arns_reach_their_family(offline: BedrockStandin, model_id: str) -> None:
+def test_every_invocation_is_recorded_with_its_body_region_outcome_and_the_knob_at_fault(
+    offline: BedrockStandin,
+) -> None:
     # given
-    body = stability_body() if "stability." in model_id else titan_body()
+    offline.invoke(CORE, encoded(stability("one")), region="us-west-2")
 
     # when
-    reply = offline.invoke(model_id, body)
-
-    # then
-    assert reply.status == 200
-
-
-@pytest.mark.parametrize(
-    "model_id",
-    ["anthropic.claude-3-haiku-20240307-v1:0", "amazon.titan-text-express-v1", "amazon.nova-canvas-v9:0", ""],
-)
-def test_other_model_ids_are_invalid_identifiers(offline: BedrockStandin, model_id: str) -> None:
-    # given / when
-    reply = offline.invoke(model_id, titan_body())
-
-    # then
-    assert error_of(reply) == (400, "ValidationException", "The provided model identifier is invalid.")
-
-
-def test_every_invocation_is_recorded_with_its_body_and_outcome(offline: BedrockStandin) -> None:
-    # given
-    offline.invoke(TITAN, titan_body("one"))
-
-    # when
-    offline.invoke(TITAN, titan_body("throttle-me please"))
+    offline.invoke(CORE, encoded(stability("throttle-me please")), region="us-west-2")
 
     # then
     calls = offline.calls
-    assert [(call.model_id, call.status, call.error) for call in calls] == [
-        (TITAN, 200, None),
-        (TITAN, 429, "ThrottlingException"),
+    assert [(call.model_id, call.region, call.status, call.error, call.fault) for call in calls] == [
+        (CORE, "us-west-2", 200, None, None),
+        (CORE, "us-west-2", 429, "ThrottlingException", "throttle_words"),
     ]
-    assert calls[1].body["textToImageParams"]["text"] == "throttle-me please"
+    assert calls[1].body["prompt"] == "throttle-me please"
+    assert offline.throttled_calls == 1
+
+
+# -- spoilt output -------------------------------------------------------------------------------------
+
+
+def test_corrupt_base64_is_refused_by_lenient_and_strict_decoders_alike() -> None:
+    # given
+    good = base64.b64encode(render_image(CORE, "a fox", 7, 64, 64, 0, "flat")).decode()
+
+    # when
+    bad = corrupt_base64(good)
+
+    # then
+    with pytest.raises(binascii.Error):
+        binascii.a2b_base64(bad)
+    with pytest.raises(binascii.Error):
+        binascii.a2b_base64(bad, strict_mode=True)
+
+
+def test_the_not_a_png_bytes_are_not_a_png() -> None:
+    # given / when / then
+    assert not NOT_A_PNG.startswith(SIGNATURE)
+    with pytest.raises(ValueError, match="not a PNG"):
+        read_png(NOT_A_PNG)
