@@ -6,24 +6,51 @@ import json
 import random
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
 from pydantic_core import from_json
 
-from imagegen_core.errors import ContentFilteredError, ImageGenError, ModelError, ThrottledError
+from imagegen_core.catalog import is_inference_profile, spec_for
+from imagegen_core.errors import (
+    ContentFilteredError,
+    ImageGenError,
+    ModelError,
+    ThrottledError,
+    UpstreamUnavailableError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 
 _THROTTLING = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
-_PASSING = {
+_MODEL_PASSING = {
     "ModelTimeoutException",
-    "ServiceUnavailableException",
-    "InternalServerException",
     "ModelErrorException",
     "ModelNotReadyException",  # the model is being loaded: a later attempt (a queue redelivery) succeeds
 }
+_SERVICE_PASSING = {"ServiceUnavailableException", "InternalServerException", "InternalFailure"}
+# Every error Bedrock (and the AWS front door before it) names in x-amzn-ErrorType. Anything else, say a proxy's
+# HTML 503 page, is an outage of whatever answers at the endpoint: never the caller's or the model's fault.
+_TYPED = (
+    _THROTTLING
+    | _MODEL_PASSING
+    | _SERVICE_PASSING
+    | {
+        "ValidationException",
+        "AccessDeniedException",
+        "ResourceNotFoundException",
+        "ServiceUnavailable",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "IncompleteSignatureException",
+        "MissingAuthenticationTokenException",
+        "ExpiredTokenException",
+        "UnknownOperationException",
+        "ModelStreamErrorException",
+    }
+)
 _UNAVAILABLE_HINTS = ("end of its life", "model identifier is invalid", "marked by provider as legacy")
 
 
@@ -61,50 +88,93 @@ def backoff_ceiling(attempt: int) -> float:
 
 
 def _invoke_once(client: BedrockRuntimeClient, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    region = client.meta.region_name
     try:
         response = client.invoke_model(
             modelId=model_id, body=json.dumps(body), contentType="application/json", accept="application/json"
         )
         payload = response["body"].read()
     except ClientError as exc:
-        raise error_from(exc, model_id, client.meta.region_name) from exc
-    except (ReadTimeoutError, ConnectionError) as exc:
-        raise ModelError(f"model {model_id} did not answer in time ({exc})", transient=True) from exc
-    except BotoCoreError as exc:
-        raise ModelError(f"calling model {model_id} failed: {exc}", transient=True) from exc
+        raise error_from(exc, model_id, region) from exc
+    except ReadTimeoutError as exc:
+        raise ModelError(
+            "the image model did not answer in time; try again later",
+            transient=True,
+            detail=f"{model_id} in {region} did not answer in time ({exc})",
+        ) from exc
+    except (ConnectionError, BotoCoreError) as exc:
+        raise UpstreamUnavailableError(
+            "the image service is unavailable; try again later",
+            detail=f"calling {model_id} in {region} failed: {exc}",
+        ) from exc
     try:
         # pydantic-core's parser (already in the layer) reads an answer of a few MB of base64 about ten times
         # faster than json.loads: ~0.1 ms instead of ~1.2 ms per 1024x1024 image (docs/performance.md).
         decoded = from_json(payload)
-    except ValueError as exc:
-        raise ModelError(f"model {model_id} answered with a body that is not JSON", transient=True) from exc
+    except ValueError:
+        decoded = None
     if not isinstance(decoded, dict):
-        raise ModelError(f"model {model_id} answered with an unexpected body", transient=True)
+        raise ModelError(
+            "the image model's answer could not be read; try again later",
+            transient=True,
+            detail=f"{model_id} answered with a body that is not a JSON object: {payload[:200]!r}",
+        )
     return decoded
 
 
 def error_from(exc: ClientError, model_id: str, region: str) -> ImageGenError:
-    code = exc.response.get("Error", {}).get("Code", "")
-    message = exc.response.get("Error", {}).get("Message", "") or str(exc)
+    """Bedrock's error as ours: a client-safe message for the caller, Bedrock's words for the operator."""
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message", "") or exc)
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    detail = f"{model_id} in {region}: {code or status}: {message.rstrip('.')}"
     lowered = message.lower()
-    if code in _THROTTLING:
-        return ThrottledError(f"Bedrock is throttling requests to {model_id}; try again later")
-    if code in _PASSING:
-        return ModelError(f"model {model_id} failed ({code}): {message}", transient=True)
+    if code in _THROTTLING or (code not in _TYPED and status == 429):
+        return ThrottledError("the image model is busy; retry later", detail=detail)
+    if code in _SERVICE_PASSING or code not in _TYPED:
+        return UpstreamUnavailableError("the image service is unavailable; try again later", detail=detail)
+    if code in _MODEL_PASSING:
+        return ModelError("the image model failed to answer; try again later", transient=True, detail=detail)
     if "content filter" in lowered or "blocked by our content" in lowered:
-        return ContentFilteredError(f"the model's content filter blocked the request: {message}")
+        return ContentFilteredError(
+            "the model's content filter blocked the request; rephrase the prompt", detail=detail
+        )
     if code == "AccessDeniedException":
-        reason = f"access to model {model_id} in {region} is denied"
-    elif code == "ResourceNotFoundException" or any(hint in lowered for hint in _UNAVAILABLE_HINTS):
-        reason = f"model {model_id} is not available in {region} (unknown id, legacy or past end of life)"
-    else:
-        reason = f"model {model_id} rejected the request ({code})"
-    return ModelError(f"{reason}: {message.rstrip('.')}. {_how_to_change(region)}", transient=False)
+        marketplace = (
+            " (AWS Marketplace subscription: run `make preflight CANARY=1` once)" if "marketplace" in lowered else ""
+        )
+        return ModelError(
+            f"the service may not use its image model {model_id}; its operator must grant access",
+            transient=False,
+            detail=f"{detail}{marketplace}. {_how_to_change(region)}",
+        )
+    if code == "ResourceNotFoundException" or any(hint in lowered for hint in _UNAVAILABLE_HINTS):
+        return ModelError(
+            f"the service's image model {model_id} is not available{_why_unavailable(model_id, region)}; "
+            "its operator must choose another model",
+            transient=False,
+            detail=f"{detail}. {_how_to_change(region)}",
+        )
+    return ModelError("the image model rejected the request", transient=False, detail=detail)
+
+
+def _why_unavailable(model_id: str, region: str) -> str:
+    """What the catalog knows: a retirement date, or the regions that offer the model."""
+    try:
+        spec = spec_for(model_id)
+    except ValueError:
+        return ""
+    end_of_life = spec.lifecycle.end_of_life
+    if end_of_life is not None and end_of_life <= datetime.now(UTC).date():
+        return f": it reached its end of life on Bedrock on {end_of_life.isoformat()}"
+    if spec.regions and region not in spec.regions and not is_inference_profile(model_id):
+        return f" in {region} (it is offered in {', '.join(spec.regions)})"
+    return ""
 
 
 def _how_to_change(region: str) -> str:
     return (
-        "Choose another model with the ModelId stack parameter or the MODEL_ID variable "
-        f"(e.g. stability.stable-image-core-v1:1 in us-west-2) and check model access in the "
-        f"Bedrock console of {region}."
+        "Operator: choose a live model with the ModelId and BedrockRegion stack parameters (make preflight checks "
+        f"one; README: Choosing a model) or the MODEL_ID variable, and check model access in Bedrock in {region}."
     )

@@ -6,6 +6,7 @@ gets further; the configured model's own limits are checked next (``ImageService
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from imagegen_core.catalog import MAX_IMAGES, PROMPT_MAX_CHARS, SEED_MAX
 from imagegen_core.errors import InvalidJsonError, RequestValidationError
 
-__all__ = ["MAX_IMAGES", "PROMPT_MAX_CHARS", "SEED_MAX", "GenerationRequest", "parse_request"]
+__all__ = ["MAX_IMAGES", "PROMPT_MAX_CHARS", "SEED_MAX", "GenerationRequest", "decode_json", "parse_request"]
 
 DEFAULT_SIZE = 1024
 
@@ -36,6 +37,21 @@ class GenerationRequest(BaseModel):
     @classmethod
     def _trim(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
+
+
+def decode_json(text: str, *, what: str) -> Any:
+    """JSON text as Python values, or InvalidJsonError naming ``what``: not JSON, NaN/Infinity (not JSON either),
+    numbers too long to convert, or nesting too deep for the parser."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InvalidJsonError(f"{what} is nested too deeply to be a request") from None
+    except ValueError as exc:
+        raise InvalidJsonError(f"{what} is not valid JSON: {str(exc)[:200]}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def parse_request(payload: Any) -> GenerationRequest:

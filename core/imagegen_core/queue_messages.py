@@ -27,13 +27,12 @@ copied: ``original_message_id`` ties the dead letter to the worker's logs instea
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from imagegen_core.errors import ImageGenError, InvalidJsonError, RequestValidationError
-from imagegen_core.models import GenerationRequest, parse_request
+from imagegen_core.models import GenerationRequest, decode_json, parse_request
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
@@ -63,11 +62,7 @@ def parse_body(body: str) -> GenerationRequest:
             [{"field": "prompt", "message": "field required"}],
         )
     if text[0] == "{":
-        try:
-            payload = json.loads(text)
-        except ValueError as exc:
-            raise InvalidJsonError(f"message body starts with '{{' but is not valid JSON: {exc}") from None
-        return parse_request(payload)
+        return parse_request(decode_json(text, what="message body (it starts with '{')"))
     decoded = _json_or_nothing(text) if text[0] in '"[' else _NOT_JSON
     if isinstance(decoded, str):
         return parse_request({"prompt": decoded})
@@ -108,8 +103,8 @@ def dead_letter_attributes(
 
 
 def error_text(error: ImageGenError) -> str:
-    """The error's message followed by each field at fault, SQS-safe and at most ERROR_MESSAGE_MAX_CHARS."""
-    text = error.message
+    """The operator's account of the error followed by each field at fault, SQS-safe and bounded."""
+    text = error.detail
     if error.details:
         text += " (" + "; ".join(f"{d.get('field', '?')}: {d.get('message', '')}" for d in error.details) + ")"
     text = re.sub(_NOT_ALLOWED_BY_SQS, "?", text) or error.code
@@ -120,6 +115,6 @@ def error_text(error: ImageGenError) -> str:
 
 def _json_or_nothing(text: str) -> Any:
     try:
-        return json.loads(text)
-    except ValueError:
+        return decode_json(text, what="message body")
+    except InvalidJsonError:
         return _NOT_JSON

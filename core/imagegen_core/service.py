@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import secrets
 import time
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from imagegen_core.config import Settings, get_settings, get_worker_settings
 from imagegen_core.errors import ModelError, RequestValidationError
 from imagegen_core.families import FAMILIES, limit_problems
 from imagegen_core.models import GenerationRequest
-from imagegen_core.observability import logger, metrics, prompt_hash, tracer
-from imagegen_core.storage import ImageStore, StoredImage
+from imagegen_core.observability import logger, metrics, tracer
+from imagegen_core.storage import ImageStore, StoredImage, decode_png
 
 
 @dataclass(frozen=True)
@@ -65,21 +64,23 @@ class ImageService:
 
         encoded = self._invoke(request, seed)
         if len(encoded) < len(keys):
-            raise ModelError(f"the model returned {len(encoded)} of {len(keys)} images", transient=True)
-        metadata = {
-            "model-id": self.settings.model_id,
-            "seed": str(seed),
-            "request-id": request_id,
-            "prompt-sha256": prompt_hash(request.prompt),
-        }
-        stored = []
+            raise ModelError(
+                "the image model returned fewer images than asked; try again later",
+                transient=True,
+                detail=f"{self.settings.model_id} returned {len(encoded)} of {len(keys)} images",
+            )
+        # Every image is decoded and checked before the first is written: a bad answer leaves nothing behind.
+        pngs: dict[str, bytes] = {}
         for index, key in enumerate(keys):
-            if key in existing:
-                stored.append(StoredImage(self.store.bucket, key, request.width, request.height))
-            else:
-                stored.append(self.store.put_png(key, binascii.a2b_base64(encoded[index]), metadata))
-            encoded[index] = ""  # drop the base64 text once its image is stored
-        metrics.add_metric(name="ImagesGenerated", unit=MetricUnit.Count, value=len(set(keys) - existing))
+            if key not in existing:
+                pngs[key] = decode_png(encoded[index])
+            encoded[index] = ""  # drop the base64 text once decoded
+        metadata = {"model-id": self.settings.model_id, "seed": str(seed), "request-id": request_id}
+        written = {image.key: image for image in self.store.put_pngs(pngs, metadata, all_or_none=not resume)}
+        stored = [
+            written.get(key) or StoredImage(self.store.bucket, key, request.width, request.height) for key in keys
+        ]
+        metrics.add_metric(name="ImagesGenerated", unit=MetricUnit.Count, value=len(pngs))
         return GenerationResult(self.settings.model_id, seed, stored, bedrock_called=True)
 
     def _invoke(self, request: GenerationRequest, seed: int) -> list[str]:

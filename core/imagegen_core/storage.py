@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import binascii
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from imagegen_core.errors import ModelError, StorageError
+from imagegen_core.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -31,9 +34,27 @@ class StoredImage:
 def png_size(data: bytes) -> tuple[int, int]:
     """Width and height from a PNG's IHDR chunk, without decoding the image."""
     if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
-        raise ModelError("the model returned an image that is not a PNG", transient=True)
+        raise ModelError(
+            "the image model returned something that is not an image; try again later",
+            transient=True,
+            detail=f"the model's image is not a PNG (starts with {data[:16]!r})",
+        )
     width, height = struct.unpack(">II", data[16:24])
     return width, height
+
+
+def decode_png(encoded: str) -> bytes:
+    """The PNG in a model's base64 answer; ModelError (transient: another call may do better) when it is not one."""
+    try:
+        data = binascii.a2b_base64(encoded)
+    except (binascii.Error, ValueError) as exc:
+        raise ModelError(
+            "the image model returned something that is not an image; try again later",
+            transient=True,
+            detail=f"the model's image is not valid base64: {exc}",
+        ) from None
+    png_size(data)
+    return data
 
 
 class ImageStore:
@@ -58,11 +79,32 @@ class ImageStore:
             raise StorageError(f"listing s3://{self.bucket}/{self.job_prefix(job_id)} failed: {exc}") from exc
         return {item["Key"] for item in response.get("Contents", [])}
 
-    def put_png(self, key: str, data: bytes, metadata: dict[str, str]) -> StoredImage:
-        """Write a PNG that must not exist yet; an object is never overwritten."""
-        width, height = png_size(data)
+    def put_pngs(self, pngs: Mapping[str, bytes], metadata: dict[str, str], *, all_or_none: bool) -> list[StoredImage]:
+        """Write PNGs that must not exist yet (an object is never overwritten), in order.
+
+        ``all_or_none``: when a write fails, the ones this call wrote are deleted again (their versions, so
+        nothing is left behind), and the error propagates. Otherwise they stay, for a redelivery to complete.
+        """
+        stored: list[StoredImage] = []
+        written: list[tuple[str, str | None]] = []
         try:
-            self._client.put_object(
+            for key, data in pngs.items():
+                image, version = self._put_png(key, data, metadata)
+                stored.append(image)
+                if version != "":
+                    written.append((key, version))
+        except StorageError:
+            if all_or_none:
+                self._delete(written)
+            raise
+        return stored
+
+    def _put_png(self, key: str, data: bytes, metadata: dict[str, str]) -> tuple[StoredImage, str | None]:
+        """The image and the version id it was written as ("" when a concurrent delivery had written it)."""
+        width, height = png_size(data)
+        image = StoredImage(self.bucket, key, width, height)
+        try:
+            response = self._client.put_object(
                 Bucket=self.bucket,
                 Key=key,
                 Body=data,
@@ -73,10 +115,21 @@ class ImageStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise StorageError(f"writing s3://{self.bucket}/{key} failed: {exc}") from exc
-            # Already there: a concurrent duplicate delivery wrote the same image first.
+            return image, ""  # already there: a concurrent duplicate delivery wrote the same image first
         except BotoCoreError as exc:
             raise StorageError(f"writing s3://{self.bucket}/{key} failed: {exc}") from exc
-        return StoredImage(self.bucket, key, width, height)
+        return image, response.get("VersionId")
+
+    def _delete(self, written: list[tuple[str, str | None]]) -> None:
+        """Best effort: what cannot be deleted is logged by key, for the operator (docs/operations.md)."""
+        for key, version in written:
+            try:
+                if version:
+                    self._client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
+                else:
+                    self._client.delete_object(Bucket=self.bucket, Key=key)
+            except (ClientError, BotoCoreError):
+                logger.exception("an image of a failed request could not be deleted", extra={"key": key})
 
     def presigned_url(self, key: str) -> str:
         return self._client.generate_presigned_url(

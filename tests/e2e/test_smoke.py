@@ -51,5 +51,6 @@ def test_the_smoke_test_fails_and_says_why_when_the_stack_runs_a_retired_model(t
     # then it exits 6 and names the failed step and Bedrock's reason
     assert done.returncode == 6, done.stdout + done.stderr
     assert "FAIL POST /generate-image: HTTP 502 model_error" in done.stdout
-    assert "end of its life" in done.stdout
+    assert "reached its end of life on Bedrock on 2026-09-30" in done.stdout
+    assert "FAIL queue message" in done.stdout
     assert "smoke test failed: POST /generate-image" in done.stderr

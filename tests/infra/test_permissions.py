@@ -40,7 +40,11 @@ def test_the_api_function_may_write_its_logs_invoke_one_model_and_store_under_th
             ("arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1",),
             "''",
         ),
-        (frozenset({"s3:PutObject", "s3:GetObject"}), ("arn:aws:s3:::imagebucket/images/api/*",), "''"),
+        (
+            frozenset({"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
+            ("arn:aws:s3:::imagebucket/images/api/*",),
+            "''",
+        ),
     }
 
 

@@ -57,7 +57,7 @@ def test_a_json_array_is_invalid_json_with_the_http_message() -> None:
 
 
 def test_a_broken_json_object_is_invalid_json_not_a_prompt() -> None:
-    with pytest.raises(InvalidJsonError, match="starts with '\\{' but is not valid JSON"):
+    with pytest.raises(InvalidJsonError, match=r"message body \(it starts with '\{'\) is not valid JSON"):
         parse_body('{"prompt": "a cat",')
 
 

@@ -31,6 +31,7 @@ from imagegen_cli.errors import ApiError, CheckFailed, ExitCode
 NEEDS = ("api_url", "queue_url", "dlq_url", "bucket", "image_prefix")
 WANTS = ("api_key",)
 PROMPT = "imagegen smoke test: a lighthouse on a cliff at dawn"
+DEAD_LETTERED = "\0dead-lettered"  # not a key: what the wait for the queued image found instead
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     dead_before = _dead_letters(aws, settings)
     steps = [
         _http(settings, args.timeout),
-        _queue(aws, settings, args.timeout),
+        _queue(aws, settings, args.timeout, dead_before),
+        _no_new_dead_letters(aws, settings, dead_before),
     ]
-    steps.append(_no_new_dead_letters(aws, settings, dead_before))
     for step in steps:
         print(f"  {'ok  ' if step.ok else 'FAIL'} {step.name}: {step.detail}")
     failed = [step for step in steps if not step.ok]
@@ -98,12 +99,20 @@ def _http(settings: Settings, timeout: float) -> Step:
                 f"in {elapsed:.1f} s")  # fmt: skip
 
 
-def _queue(aws: AwsClients, settings: Settings, timeout: float) -> Step:
+def _queue(aws: AwsClients, settings: Settings, timeout: float, dead_before: int) -> Step:
     name = "queue message"
     message_id = aws.sqs.send_message(QueueUrl=str(settings.queue_url), MessageBody=PROMPT)["MessageId"]
     prefix = f"{settings.image_prefix}/sqs/{message_id}/"
     started = time.monotonic()
-    key = wait_for(lambda: _first_key(aws, str(settings.bucket), prefix), timeout)
+
+    def image_or_dead_letter() -> str | None:
+        if _dead_letters(aws, settings) > dead_before:
+            return DEAD_LETTERED
+        return _first_key(aws, str(settings.bucket), prefix)
+
+    key = wait_for(image_or_dead_letter, timeout)
+    if key == DEAD_LETTERED:
+        return Step(name, False, f"message {message_id} went to the dead-letter queue instead of making an image")
     if key is None:
         return Step(name, False, f"no image under s3://{settings.bucket}/{prefix} after {timeout:g} s "
                     "(see the worker's logs and the dead-letter queue)")  # fmt: skip
