@@ -60,7 +60,12 @@ class CannedServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
     def answer(
-        self, path: str, status: int, body: Any, headers: dict[str, str] | None = None, declared_length: int | None = None
+        self,
+        path: str,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        declared_length: int | None = None,
     ) -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         kind = "image/png" if isinstance(body, bytes) else "application/json"
