@@ -18,7 +18,7 @@ REGION ?= eu-west-1
 STACK ?= imagegen
 ENV ?= default
 
-.PHONY: help venv local test unit lint lint-workflows fmt validate scan check-template build deploy deploy-prod bench bench-quick clean preflight smoke catalog
+.PHONY: help venv local test test-deep unit lint lint-workflows fmt validate scan check-template build deploy deploy-prod bench bench-quick clean preflight smoke catalog
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ local: $(STAMP) ## run the whole system offline: AWS emulation, Bedrock stand-in
 
 test: $(STAMP) ## run every test (unit, integration, infra, e2e, CLI)
 	$(PY) -m pytest
+
+test-deep: $(STAMP) ## every test, the property tests with many more examples (nightly-style)
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest --timeout=3600
 
 unit: $(STAMP) ## run the fast tests only
 	$(PY) -m pytest tests/unit

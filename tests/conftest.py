@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import settings
 from moto import mock_aws
 
 from imagegen_core.clients import reset_clients
@@ -26,6 +28,12 @@ BUCKET = "imagegen-test-bucket"
 REGION = "eu-west-1"
 # A date when Titan Image Generator (end of life 2026-06-30) and Nova Canvas (2026-09-30) still answered.
 BEFORE_AMAZON_EOL = date(2026, 6, 1)
+
+# Property tests (Hypothesis): a bounded run in `make test`; HYPOTHESIS_PROFILE=deep (`make test-deep`) for a
+# long one. No deadline: the machine is shared, and a slow example is not a failure.
+settings.register_profile("bounded", max_examples=100, deadline=None, print_blob=True)
+settings.register_profile("deep", max_examples=3000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bounded"))
 
 
 @dataclass

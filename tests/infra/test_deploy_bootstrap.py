@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -14,7 +15,8 @@ from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import decode_str
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from tests.infra.cfn import translate
+from local.intrinsics import Resolver
+from tests.infra.cfn import render, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = ROOT / "deploy" / "github-oidc-bootstrap.yaml"
@@ -45,11 +47,26 @@ NOT_GRANTED = {
     "lambda:AssociateRuntimeAlias": "not an IAM action (cfn-lint's IAM data does not know it)",
     "s3:PutObjectAcl": "the stack configures its bucket, never objects in it",
     "s3:DeleteObject": "the stack configures its bucket, never objects in it",
+    "iam:DeleteRolePermissionsBoundary": "denied: the functions' roles keep the permissions boundary",
 }
+# What can widen a role's permissions: allowed to the execution role only with the boundary on the role.
+ROLE_ESCALATION = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+)
 
 
-def resolve(node: Any, environment: str) -> Any:
-    """The template with Fn::Sub, Ref and GetAtt replaced by concrete strings for one environment."""
+def boundary_arn(environment: str) -> str:
+    return f"arn:aws:iam::000000000000:policy/imagegen-{environment}-functions-boundary"
+
+
+def resolve(node: Any, environment: str, existing_bucket: str = "") -> Any:
+    """The template with Fn::Sub, Ref, GetAtt and Fn::If replaced by concrete values for one environment
+    (no existing OIDC provider; ``existing_bucket`` as the ExistingBucketName parameter)."""
     names = {
         "AWS::Partition": "aws",
         "AWS::Region": "eu-west-1",
@@ -58,21 +75,28 @@ def resolve(node: Any, environment: str) -> Any:
         "Environment": environment,
         "GitHubOwner": "example-org",
         "GitHubRepository": "imagegen",
+        "ExistingBucketName": existing_bucket,
+        "FunctionsPermissionsBoundary": boundary_arn(environment),
     }
+    conditions = {"CreateOidcProvider": True, "UseExistingBucket": bool(existing_bucket)}
     if isinstance(node, dict):
         if "Fn::Sub" in node:
             text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
             return re.sub(r"\$\{([^}]+)\}", lambda m: names.get(m.group(1), f"<{m.group(1)}>"), text)
         if "Ref" in node:
-            return names.get(node["Ref"], f"<{node['Ref']}>")
+            return NO_VALUE if node["Ref"] == "AWS::NoValue" else names.get(node["Ref"], f"<{node['Ref']}>")
         if "Fn::GetAtt" in node:
             return "<{}.{}>".format(*node["Fn::GetAtt"])
         if "Fn::If" in node:
-            return resolve(node["Fn::If"][1], environment)
-        return {key: resolve(value, environment) for key, value in node.items()}
+            name, if_true, if_false = node["Fn::If"]
+            return resolve(if_true if conditions[name] else if_false, environment, existing_bucket)
+        return {key: resolve(value, environment, existing_bucket) for key, value in node.items()}
     if isinstance(node, list):
-        return [resolve(value, environment) for value in node]
+        return [item for item in (resolve(v, environment, existing_bucket) for v in node) if item is not NO_VALUE]
     return node
+
+
+NO_VALUE = object()
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -102,8 +126,47 @@ def exec_role_statements(bootstrap: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for name in EXEC_POLICIES for s in statements(resources[name]["Properties"]["PolicyDocument"])]
 
 
+def allow_statements(policy: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [s for s in policy if s["Effect"] == "Allow"]
+
+
 def allowed(action: str, policy: list[dict[str, Any]]) -> bool:
-    return any(fnmatch.fnmatchcase(action.lower(), granted.lower()) for s in policy for granted in s["Action"])
+    """Some Allow statement names ``action`` (whatever its resources and conditions)."""
+    return any(
+        fnmatch.fnmatchcase(action.lower(), granted.lower())
+        for s in allow_statements(policy)
+        for granted in s["Action"]
+    )
+
+
+def evaluate(policy: list[dict[str, Any]], action: str, resource: str, context: dict[str, str]) -> bool:
+    """IAM's verdict for one request under these statements alone: an explicit Deny wins, else some Allow must
+    match. Enough of the condition operators for these templates (StringEquals, StringNotEquals, ArnLike)."""
+
+    def matches(statement: dict[str, Any]) -> bool:
+        return (
+            any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in statement["Action"])
+            and any(fnmatch.fnmatchcase(resource, r) for r in statement["Resource"])
+            and all(
+                holds(op, key, value)
+                for op, pairs in statement.get("Condition", {}).items()
+                for key, value in pairs.items()
+            )
+        )
+
+    def holds(operator: str, key: str, expected: str) -> bool:
+        actual = context.get(key)
+        if operator == "StringEquals":
+            return actual == expected
+        if operator == "StringNotEquals":
+            return actual != expected  # IAM: true when the key is absent
+        if operator == "ArnLike":
+            return actual is not None and fnmatch.fnmatchcase(actual, expected)
+        raise AssertionError(f"the test's evaluator does not know {operator}")
+
+    if any(s["Effect"] == "Deny" and matches(s) for s in policy):
+        return False
+    return any(s["Effect"] == "Allow" and matches(s) for s in policy)
 
 
 def test_the_bootstrap_template_passes_cfn_lint() -> None:
@@ -217,8 +280,8 @@ def test_no_statement_grants_every_action_of_a_service(bootstrap: dict[str, Any]
 
 
 def test_resource_star_is_kept_for_actions_that_accept_no_resource(bootstrap: dict[str, Any]) -> None:
-    # given the execution role's statements on "*"
-    star = [s for s in exec_role_statements(bootstrap) if s["Resource"] == ["*"]]
+    # given the execution role's Allow statements on "*"
+    star = [s for s in allow_statements(exec_role_statements(bootstrap)) if s["Resource"] == ["*"]]
 
     # when their actions are collected
     unconditioned = {a for s in star if "Condition" not in s for a in s["Action"]}
@@ -319,3 +382,199 @@ def test_every_permission_left_out_is_one_the_stack_would_otherwise_be_granted(b
     # then every entry still matters: requested by a handler and really not granted
     assert stale == []
     assert granted_anyway == []
+
+
+# --- the permissions boundary: no deploy can mint a role that does more than the functions need ------------
+
+
+def boundary_statements(bootstrap: dict[str, Any]) -> list[dict[str, Any]]:
+    return statements(bootstrap["Resources"]["FunctionsPermissionsBoundary"]["Properties"]["PolicyDocument"])
+
+
+class DeployedNames(Resolver):
+    """local.intrinsics' resolver with the ARNs CloudFormation gives the log groups (from their names)."""
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        resource = self.template["Resources"][logical_id]
+        if resource["Type"] == "AWS::Logs::LogGroup" and attribute == "Arn":
+            name = self.resolve(resource["Properties"]["LogGroupName"])
+            return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}:*"
+        return super().get_att(logical_id, attribute)
+
+
+def function_role_grants(environment: str, **parameters: str) -> list[tuple[str, str, str]]:
+    """(role, action, resource) for every grant of template.yaml's IAM roles, deployed as imagegen-<environment>."""
+    template = translate(**parameters)
+    resolver = DeployedNames(template, "eu-west-1", "000000000000", f"imagegen-{environment}", refs=dict(parameters))
+    grants = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role" or (
+            "Condition" in resource and not resolver.condition(resource["Condition"])
+        ):
+            continue
+        for policy in resolver.resolve(resource["Properties"].get("Policies", [])):
+            for statement in statements(policy["PolicyDocument"]):
+                grants += [(logical_id, a, r) for a in statement["Action"] for r in statement["Resource"]]
+    return grants
+
+
+def test_the_boundary_is_a_policy_of_this_stack_named_after_the_environment(bootstrap: dict[str, Any]) -> None:
+    # given the bootstrap stack's resources and outputs
+    environment = bootstrap["environment"]
+    boundary = bootstrap["Resources"]["FunctionsPermissionsBoundary"]
+
+    # when the boundary and the outputs that name it are read
+    outputs = bootstrap["Outputs"]
+
+    # then it is a managed policy of this stack, with the name template.yaml is given and its ARN as an output
+    assert boundary["Type"] == "AWS::IAM::ManagedPolicy"
+    assert boundary["Properties"]["ManagedPolicyName"] == f"imagegen-{environment}-functions-boundary"
+    assert outputs["FunctionsPermissionsBoundaryName"]["Value"] == f"imagegen-{environment}-functions-boundary"
+    assert outputs["FunctionsPermissionsBoundaryArn"]["Value"] == boundary_arn(environment)
+
+
+@pytest.mark.parametrize("action", ROLE_ESCALATION)
+def test_the_execution_role_widens_a_role_only_under_the_boundary(bootstrap: dict[str, Any], action: str) -> None:
+    # given the execution role's permissions and one of the stack's roles
+    environment = bootstrap["environment"]
+    policy = exec_role_statements(bootstrap)
+    role = f"arn:aws:iam::000000000000:role/imagegen-{environment}-GenerateImageFunctionRole-ABC123"
+    other_role = "arn:aws:iam::000000000000:role/some-admin-role"
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+    # when the request carries our boundary, another policy as boundary, or none
+    with_boundary = {"iam:PermissionsBoundary": boundary_arn(environment)}
+
+    # then only our boundary, on a role of the stack, lets it through
+    assert evaluate(policy, action, role, with_boundary)
+    assert not evaluate(policy, action, role, {})
+    assert not evaluate(policy, action, role, {"iam:PermissionsBoundary": admin})
+    assert not evaluate(policy, action, role, {"iam:PermissionsBoundary": boundary_arn("other")})
+    assert not evaluate(policy, action, other_role, with_boundary)
+
+
+def test_every_allow_that_can_widen_a_role_carries_the_boundary_condition(bootstrap: dict[str, Any]) -> None:
+    # given the execution role's Allow statements
+    policy = allow_statements(exec_role_statements(bootstrap))
+
+    # when those naming a role-widening action (directly or through a wildcard) are picked out
+    widening = [
+        s
+        for s in policy
+        if any(fnmatch.fnmatchcase(a.lower(), g.lower()) for a in ROLE_ESCALATION for g in s["Action"])
+    ]
+
+    # then each demands exactly this environment's boundary on the role
+    assert widening
+    for statement in widening:
+        assert statement["Condition"] == {
+            "StringEquals": {"iam:PermissionsBoundary": boundary_arn(bootstrap["environment"])}
+        }
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:CreatePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        "iam:DeletePolicyVersion",
+        "iam:DeletePolicy",
+    ],
+)
+def test_the_boundary_can_be_neither_lifted_nor_edited(bootstrap: dict[str, Any], action: str) -> None:
+    # given the execution role's permissions
+    environment = bootstrap["environment"]
+    policy = exec_role_statements(bootstrap)
+    role = f"arn:aws:iam::000000000000:role/imagegen-{environment}-SqsWorkerFunctionRole-XYZ"
+
+    # when it tries to lift the boundary off a role, or to change the boundary policy
+    resource = role if "Role" in action else boundary_arn(environment)
+    verdict = evaluate(policy, action, resource, {"iam:PermissionsBoundary": boundary_arn(environment)})
+
+    # then it is denied, explicitly
+    assert not verdict
+    assert any(s["Effect"] == "Deny" and action in s["Action"] for s in policy)
+    assert not allowed("iam:CreatePolicy", policy)
+
+
+def test_the_boundary_grants_no_iam_and_only_the_stacks_resources(bootstrap: dict[str, Any]) -> None:
+    # given the boundary's statements for one environment
+    stack = f"imagegen-{bootstrap['environment']}"
+    boundary = boundary_statements(bootstrap)
+
+    # when their services and resources are listed
+    services = {a.split(":")[0] for s in boundary for a in s["Action"]}
+    resources = {r for s in boundary for r in s["Resource"]}
+
+    # then no IAM or STS, and every resource is the stack's, a foundation model or the account's inference
+    # profiles (ModelId is a deploy parameter), or X-Ray's "*"
+    assert all(s["Effect"] == "Allow" for s in boundary)
+    assert services.isdisjoint({"iam", "sts", "organizations"})
+    assert [a for s in boundary for a in s["Action"] if a == "*" or a.endswith(":*")] == []
+    star = {a for s in boundary if s["Resource"] == ["*"] for a in s["Action"]}
+    assert star == {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+    foreign = {r for r in resources if r != "*" and f"{stack}-" not in r and f"/{stack}/" not in r}
+    assert foreign == {
+        "arn:aws:bedrock:*::foundation-model/*",
+        "arn:aws:bedrock:*:000000000000:inference-profile/*",
+    }
+
+
+@pytest.mark.parametrize("existing_bucket", ["", "team-images"])
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_the_boundary_allows_everything_template_yamls_roles_grant(environment: str, existing_bucket: str) -> None:
+    # given the boundary, and the roles of template.yaml deployed as that environment's stack
+    if not APP_TEMPLATE.exists():
+        pytest.skip("template.yaml is not there yet")
+    template, _ = decode_str(BOOTSTRAP.read_text())
+    boundary = statements(
+        resolve(template, environment, existing_bucket)["Resources"]["FunctionsPermissionsBoundary"]["Properties"][
+            "PolicyDocument"
+        ]
+    )
+    parameters = {"ExistingBucketName": existing_bucket} if existing_bucket else {}
+    grants = function_role_grants(environment, **parameters)
+
+    # when each grant is checked against the boundary
+    beyond = [
+        f"{role}: {action} on {resource}"
+        for role, action, resource in grants
+        if not evaluate(boundary, action, resource, {})
+    ]
+
+    # then none goes beyond it: a role that needs more fails here, not with AccessDenied in production
+    assert {role for role, _, _ in grants} >= {"GenerateImageFunctionRole", "SqsWorkerFunctionRole"}
+    assert beyond == []
+
+
+def test_template_yamls_roles_carry_the_boundary_when_it_is_named() -> None:
+    # given template.yaml with and without the boundary's name
+    if "FunctionsPermissionsBoundaryName" not in (translate().get("Parameters") or {}):
+        pytest.skip("template.yaml has no FunctionsPermissionsBoundaryName parameter yet (docs/deployment.md)")
+    named = render(FunctionsPermissionsBoundaryName="imagegen-dev-functions-boundary")
+    unnamed = render()
+
+    # when the roles of each are read
+    with_boundary = {
+        lid: r["Properties"].get("PermissionsBoundary") for lid, r in named.of_type("AWS::IAM::Role").items()
+    }
+    without = {lid: r["Properties"].get("PermissionsBoundary") for lid, r in unnamed.of_type("AWS::IAM::Role").items()}
+
+    # then every role carries exactly that policy when it is named, and none when it is not (local, workstation)
+    assert set(with_boundary) >= {"GenerateImageFunctionRole", "SqsWorkerFunctionRole"}
+    assert set(with_boundary.values()) == {"arn:aws:iam::000000000000:policy/imagegen-dev-functions-boundary"}
+    assert set(without.values()) == {None}
+
+
+@pytest.mark.parametrize("name", [*EXEC_POLICIES, "FunctionsPermissionsBoundary"])
+def test_each_managed_policy_stays_under_iams_size_limit(name: str) -> None:
+    # given the managed policy rendered for the longer environment name and an existing bucket
+    template, _ = decode_str(BOOTSTRAP.read_text())
+    document = resolve(template, "prod", "a" * 63)["Resources"][name]["Properties"]["PolicyDocument"]
+
+    # when it is measured as IAM does (without whitespace)
+    size = len(json.dumps(document, separators=(",", ":")))
+
+    # then it is under 6,144 characters, with room for the next resource type
+    assert size < 6_144 - 500, size

@@ -4,105 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-import struct
-import threading
-import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from imagegen_cli.main import main
-
-
-def tiny_png(width: int, height: int) -> bytes:
-    """A valid grey PNG of the given size."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-@dataclass
-class Canned:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Received:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class CannedServer(ThreadingHTTPServer):
-    """Answers each path with its canned response; records what it received; can hold a request open."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes: dict[str, Canned] = {}
-        self.received: list[Received] = []
-        self.release = threading.Event()  # set at teardown: frees a request held open by /hang
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def answer(self, path: str, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        kind = "image/png" if isinstance(body, bytes) else "application/json"
-        self.routes[path] = Canned(status, raw, {"Content-Type": kind, **(headers or {})})
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: CannedServer
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(length)
-        received = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        self.server.received.append(received)
-        if self.path == "/hang":
-            self.server.release.wait(timeout=10)
-            return
-        canned = self.server.routes.get(self.path, Canned(404, b'{"message": "no route"}'))
-        self.send_response(canned.status)
-        for name, value in canned.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(canned.body)))
-        self.end_headers()
-        self.wfile.write(canned.body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep the test output clean
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[CannedServer]:
-    httpd = CannedServer()
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.release.set()
-    httpd.shutdown()
-    httpd.server_close()
+from tests.unit.cli_http import CannedServer, success_body, tiny_png
 
 
 @pytest.fixture(autouse=True)
@@ -110,24 +17,6 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables and
     sets fake credentials and the region."""
     monkeypatch.chdir(tmp_path)
-
-
-def success_body(server: CannedServer, count: int, size: int = 64) -> dict[str, Any]:
-    images = []
-    for index in range(count):
-        path = f"/bucket/team-a/api/req-1/{index}.png"
-        server.answer(path, 200, tiny_png(size, size))
-        images.append(
-            {
-                "bucket": "bucket",
-                "key": f"team-a/api/req-1/{index}.png",
-                "s3_uri": f"s3://bucket/team-a/api/req-1/{index}.png",
-                "url": server.base + path,
-                "width": size,
-                "height": size,
-            }
-        )
-    return {"request_id": "4f9c2d1e-0000-4000-8000-000000000001", "model_id": "m", "seed": 7, "images": images}
 
 
 def generate(server: CannedServer, *extra: str, key: str = "secret-key") -> int:

@@ -69,7 +69,7 @@ def test_options_left_out_are_left_out_of_the_request() -> None:
         (["generate", "p", "--size", "big"], "is not WIDTHxHEIGHT"),
         (["generate", "p", "--n", "6"], "6 is not between 1 and 5"),
         (["generate", "p", "--n", "0"], "0 is not between 1 and 5"),
-        (["generate", "p", "--seed", "-1"], "-1 is negative"),
+        (["generate", "p", "--seed", "-1"], "-1 is not between 0 and 4294967295"),
         (["generate", "p", "--quality", "ultra"], "invalid choice"),
         (["generate"], "the following arguments are required: prompt"),
         (["paint", "--n", "2", "--bogus"], "unrecognized arguments: --bogus"),

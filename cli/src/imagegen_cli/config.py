@@ -17,12 +17,15 @@ the command uses is still missing, so a fully configured call makes no extra req
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from imagegen_cli.api import api_key_problem
 from imagegen_cli.errors import ConfigError
+from imagegen_cli.urls import url_problem
 
 DEFAULT_ENDPOINTS_FILE = Path(".local/endpoints.json")
 LOCAL_CREDENTIALS = ("local", "local")  # the local stack's AWS emulation accepts any credentials
@@ -136,11 +139,12 @@ def resolve(
     sources: dict[str, str] = {}
     _fill(values, sources, {name: getattr(flags, name, None) for name in _ENV_NAMES}, "flag")
     _fill(values, sources, _from_env(env), "environment")
-    needs = list(needs)
+    needs, wants = list(needs), list(wants)
     missing = [name for name in [*needs, *wants] if values.get(name) is None]
     stack = flags.stack or env.get("IMAGEGEN_STACK") or None
     if stack:
         if missing:
+            _check_usable(values, sources, env, ["region"])  # the stack is read in that region
             found = read_stack(stack, values.get("region"), "api_key" in missing)
             _fill(values, sources, found, f"stack {stack}")
     else:
@@ -155,7 +159,59 @@ def resolve(
     known = {f.name for f in fields(Settings)}
     settings = Settings(**{name: value for name, value in values.items() if name in known}, sources=sources)
     settings.require(*needs)
+    _check_usable(values, sources, env, _used_by(needs + wants))
     return settings
+
+
+# Settings that only an AWS call uses: a command that needs one of them also uses the region and endpoint.
+_AWS_SETTINGS = ("queue_url", "dlq_url", "bucket")
+_REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_LABELS = {
+    "api_url": "the API URL",
+    "api_key": "the API key",
+    "queue_url": "the queue URL",
+    "dlq_url": "the dead-letter queue URL",
+    "endpoint_url": "the AWS endpoint URL",
+    "region": "the AWS region",
+}
+_FLAGS = {name: "--" + name.replace("_", "-") for name in _LABELS}
+
+
+def _used_by(names: list[str]) -> list[str]:
+    return [*names, "region", "endpoint_url"] if any(name in _AWS_SETTINGS for name in names) else names
+
+
+def _problem(name: str, value: str) -> str | None:
+    """Why a setting's value cannot be used (before any request is made), or None."""
+    if name in ("api_url", "queue_url", "dlq_url", "endpoint_url"):
+        return url_problem(value)
+    if name == "api_key":
+        return api_key_problem(value)
+    if name == "region" and not _REGION.fullmatch(value):
+        return "it is not a region name such as eu-west-1"
+    return None
+
+
+def _check_usable(
+    values: Mapping[str, Any], sources: Mapping[str, str], env: Mapping[str, str], names: list[str]
+) -> None:
+    """Fail with one line naming the setting, where it came from and what is wrong with it."""
+    for name in dict.fromkeys(names):
+        value = values.get(name)
+        problem = _problem(name, value) if isinstance(value, str) else None
+        if problem:
+            where = _where(name, sources.get(name, ""), env)
+            raise ConfigError(f"{_LABELS[name]} ({where}) cannot be used: {problem}")
+
+
+def _where(name: str, source: str, env: Mapping[str, str]) -> str:
+    if source == "flag":
+        return _FLAGS[name]
+    if source == "environment":
+        return next((v for v in _ENV_NAMES.get(name, ()) if env.get(v, "").strip()), "environment")
+    if source.startswith("stack "):
+        return f"{source} output {STACK_OUTPUTS.get(name, name)}"
+    return source or "default"
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, str | None]:

@@ -5,18 +5,39 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
+from imagegen_cli.console import one_line
+
 
 class ExitCode(IntEnum):
     OK = 0
-    USAGE = 2  # bad arguments, or configuration missing or invalid
-    API = 3  # the service (or AWS) answered with an error
+    INTERNAL = 1  # an unexpected failure: a bug in imagegen
+    USAGE = 2  # bad arguments, or configuration missing or invalid, or an output folder that cannot be used
+    API = 3  # the service (or AWS) answered with an error, or with an answer that is not usable
     NETWORK = 4  # nothing answered: connection refused, timeout, DNS
     PARTIAL = 5  # some of the work was done, some was not
     CHECK_FAILED = 6  # a check (preflight, smoke) found the deployment unfit; the report says why
+    INTERRUPTED = 130  # Ctrl-C
+
+
+# What each exit code means, for --help (the READMEs carry the same table).
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.INTERNAL: "unexpected failure: a bug in imagegen (IMAGEGEN_DEBUG=1 shows the traceback)",
+    ExitCode.USAGE: "usage or configuration error (bad arguments, a setting missing or invalid, --out unusable)",
+    ExitCode.API: "API error: the service or AWS answered with an error (4xx/5xx) or an unusable answer",
+    ExitCode.NETWORK: "network error: connection refused, timeout, DNS",
+    ExitCode.PARTIAL: "partial failure: some prompts not queued, or some images not downloaded",
+    ExitCode.CHECK_FAILED: "a check failed (preflight, smoke): the report says which and what to change",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
 
 class CliError(Exception):
-    """A failure with a message for a person and the exit code that tells a script what happened."""
+    """A failure with a message for a person and the exit code that tells a script what happened.
+
+    ``explain()`` is what the user reads after ``imagegen: ``. Its first line says what failed, on its own;
+    any further lines say what to do about it.
+    """
 
     exit_code = ExitCode.API
 
@@ -28,6 +49,22 @@ class ConfigError(CliError):
     """Configuration is missing or invalid; the message says what and how to provide it."""
 
     exit_code = ExitCode.USAGE
+
+
+class UsageError(ConfigError):
+    """The command line itself is wrong (argparse's complaint), with a pointer to the command's --help."""
+
+
+class InternalError(CliError):
+    """Anything nobody planned for: reported in one line, with the way to see the traceback."""
+
+    exit_code = ExitCode.INTERNAL
+
+    def __init__(self, error: BaseException) -> None:
+        detail = one_line(f"{type(error).__name__}: {error}", 200)
+        super().__init__(
+            f"unexpected failure, a bug in imagegen ({detail}); IMAGEGEN_DEBUG=1 shows the traceback, please report it"
+        )
 
 
 class NetworkError(CliError):
@@ -78,30 +115,42 @@ class ApiError(CliError):
         body: Any = None,
         api_url: str = "",
     ) -> None:
+        # Everything here may come from the other side: one printable line each, bounded.
+        code, message = one_line(code, 64), one_line(message, 300)
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
-        self.details = details or []
-        self.request_id = request_id
-        self.retry_after = retry_after
+        self.details = [_detail(d) for d in (details or [])[:_MAX_DETAILS] if isinstance(d, dict)]
+        self.request_id = one_line(request_id, 100) if isinstance(request_id, str | int) else None
+        self.retry_after = one_line(retry_after, 40) if retry_after else None
         self.body = body
         self.api_url = api_url
         self.api_key_sent = True
 
     def explain(self) -> str:
         explain = _EXPLANATIONS.get(self.code, _explain_unknown)
-        text = explain(self)
-        if self.request_id:
-            text += f"\n(request id {self.request_id})"
-        return text
+        first, newline, rest = explain(self).partition("\n")
+        if self.request_id:  # on the first line: the one a script or a log keeps
+            first += f" (request id {self.request_id})"
+        return first + newline + rest
+
+
+_MAX_DETAILS = 20
+
+
+def _detail(detail: dict[str, Any]) -> dict[str, str]:
+    return {
+        "field": one_line(detail.get("field", "body"), 60),
+        "message": one_line(detail.get("message", "invalid"), 200),
+    }
 
 
 def _explain_validation(error: ApiError) -> str:
     lines = [f"the API rejected the request (HTTP {error.status} validation_error): {error.message}"]
     for detail in error.details:
-        field = str(detail.get("field", "body"))
-        lines.append(f"  {FIELD_OPTIONS.get(field, field)}: {detail.get('message', 'invalid')}")
+        field = detail["field"]
+        lines.append(f"  {FIELD_OPTIONS.get(field, field)}: {detail['message']}")
     return "\n".join(lines)
 
 

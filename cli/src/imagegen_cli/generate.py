@@ -1,4 +1,9 @@
-"""`imagegen generate`: one request to the HTTP API, then the images saved from their presigned URLs."""
+"""`imagegen generate`: one request to the HTTP API, then the images saved from their presigned URLs.
+
+The output folder is prepared before the request (a generation is paid for, a folder problem is not),
+and every name written there is made from the prompt and the request id by ``OutputFolder.path_for``,
+so nothing the server sends can lead a file out of ``--out``.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,16 @@ from typing import Any
 
 from imagegen_cli.api import ImagegenApi, download
 from imagegen_cli.config import Settings
+from imagegen_cli.console import one_line
 from imagegen_cli.errors import ApiError, CliError, ExitCode, PartialFailure
-from imagegen_cli.generation_options import add_generation_options, request_fields
+from imagegen_cli.generation_options import add_generation_options, prompt_text, request_fields
+from imagegen_cli.option_types import positive_number
+from imagegen_cli.output import OutputFolder
 from imagegen_cli.spinner import Spinner, wants_spinner
 
 NEEDS = ("api_url",)
 WANTS = ("api_key",)  # a stack deployed with ApiAuth other than API_KEY has none
+MAX_TIMEOUT = 3600.0
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -26,12 +35,18 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="generate images now through the HTTP API and save them as PNG files",
         description="Generate images through the HTTP API, save them into --out and print their paths.",
     )
-    parser.add_argument("prompt", help="what the image should show")
+    parser.add_argument("prompt", type=prompt_text, help="what the image should show")
     add_generation_options(parser)
     parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="where to save (default ./out)")
     parser.add_argument("--json", action="store_true", help="print the API's JSON answer instead of the paths")
     parser.add_argument("--no-download", action="store_true", help="do not download the images")
-    parser.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="HTTP timeout (default 120)")
+    parser.add_argument(
+        "--timeout",
+        type=positive_number(MAX_TIMEOUT),
+        default=120.0,
+        metavar="SECONDS",
+        help="HTTP timeout, above 0 and at most 3600 (default 120)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no spinner and no progress on stderr")
     parser.set_defaults(run=run, needs=NEEDS, wants=WANTS)
 
@@ -39,6 +54,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     assert settings.api_url is not None  # required by NEEDS
     api = ImagegenApi(settings.api_url, settings.api_key, timeout=args.timeout)
+    folder = None if args.no_download else OutputFolder.prepare(args.out)  # before paying for a generation
     body = {"prompt": args.prompt, **request_fields(args)}
     count = body.get("number_of_images", 1)
     label = f"generating {count} image{'s' if count != 1 else ''}"
@@ -51,36 +67,52 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise
     if args.json:
         print(json.dumps(answer, indent=2))
-    if args.no_download:
+    if folder is None:
         return ExitCode.OK
-    return _save_all(answer, args)
+    return _save_all(answer, folder, count, args)
 
 
-def _save_all(answer: dict[str, Any], args: argparse.Namespace) -> int:
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{_slug(args.prompt)}-{str(answer.get('request_id', 'image'))[:8]}"
+def _save_all(answer: dict[str, Any], folder: OutputFolder, asked: int, args: argparse.Namespace) -> int:
+    stem = f"{_slug(args.prompt)}-{_short_id(answer.get('request_id'))}"
     failed: list[str] = []
     images = answer["images"]
     for index, image in enumerate(images, start=1):
-        path = args.out / f"{stem}-{index}.png"
+        path = folder.path_for(f"{stem}-{index}.png")
         try:
-            download(str(image.get("url", "")), path, timeout=args.timeout)
+            download(image["url"], path, timeout=args.timeout)  # api.generate checked that it is a string
         except CliError as error:
-            where = image.get("s3_uri", image.get("key", "?"))
-            print(f"imagegen: image {index} ({where}) could not be downloaded: {error}", file=sys.stderr)
-            failed.append(str(where))
+            where = _where(image)
+            print(f"imagegen: image {index} ({where}) could not be downloaded: {one_line(error)}", file=sys.stderr)
+            failed.append(where)
             continue
         if args.json:
             if not args.quiet:
                 print(f"saved {path}", file=sys.stderr)
         else:
             print(path)
+    problems = []
     if failed:
-        raise PartialFailure(
+        problems.append(
             f"{len(failed)} of {len(images)} images could not be downloaded; they are still in the bucket: "
             + ", ".join(failed)
         )
+    if len(images) < asked:
+        problems.append(f"the API returned {len(images)} of the {asked} images asked for")
+    if problems:
+        raise PartialFailure("; ".join(problems))
     return ExitCode.OK
+
+
+def _where(image: dict[str, Any]) -> str:
+    """Where the image is kept, as the answer says (its S3 URI or key), for the user to fetch it later."""
+    where = image.get("s3_uri") or image.get("key")
+    return one_line(where, 200) if isinstance(where, str) and where else "?"
+
+
+def _short_id(request_id: Any) -> str:
+    """The first 8 letters and digits of the request id: names stay short and come from a safe alphabet."""
+    safe = re.sub(r"[^A-Za-z0-9-]", "", request_id if isinstance(request_id, str) else "")
+    return safe.strip("-")[:8] or "image"
 
 
 def _slug(prompt: str, limit: int = 40) -> str:

@@ -7,13 +7,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import NoReturn
 
 from imagegen_cli import __version__, generate, preflight, smoke, status, submit
-from imagegen_cli.aws import as_cli_error, read_stack_settings
+from imagegen_cli.aws import read_stack_settings
 from imagegen_cli.config import Flags, resolve
-from imagegen_cli.errors import CliError, ExitCode
+from imagegen_cli.console import tolerate_unencodable_output
+from imagegen_cli.errors import EXIT_CODE_MEANINGS, ExitCode, UsageError
+from imagegen_cli.failures import run_reporting_failures
 
 COMMANDS = ("generate", "submit", "status", "preflight", "smoke")
 
@@ -28,38 +29,37 @@ configuration (first found wins):
 a first argument that is not a command or an option is a prompt to submit:
   imagegen "a red fox"   is   imagegen submit "a red fox"
 
+every failure is reported on stderr as "imagegen: <what failed>" (then what to do, if anything), with
 exit codes:
-  0  success
-  2  usage or configuration error (bad arguments, a setting missing)
-  3  API error: the service or AWS answered with an error (4xx/5xx)
-  4  network error: connection refused, timeout, DNS
-  5  partial failure: some prompts not queued, or some images not downloaded
-  6  a check failed (preflight, smoke): the report says which and what to change
-"""
+""" + "\n".join(f"  {code.value}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its complaints raised as a UsageError: reported like every other failure, in one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; the exit code (see EPILOG). Never raises for an expected failure."""
+    """Run one command; the exit code (see EPILOG). Never raises, never prints a traceback unasked."""
+    tolerate_unencodable_output()
     arguments = default_to_submit(list(sys.argv[1:] if argv is None else argv))
+    return run_reporting_failures(lambda: _run(arguments))
+
+
+def _run(arguments: list[str]) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(arguments)
-    except SystemExit as done:  # --help, --version, or a usage error (argparse already said why)
+    except SystemExit as done:  # --help or --version, already printed
         return done.code if isinstance(done.code, int) else ExitCode.USAGE
     if getattr(args, "run", None) is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
-    try:
-        wants = getattr(args, "wants", ())
-        settings = resolve(_flags(args), os.environ, args.needs, read_stack_settings, wants=wants)
-        return int(args.run(args, settings))
-    except (BotoCoreError, ClientError) as exc:
-        return _fail(as_cli_error(exc))
-    except CliError as error:
-        return _fail(error)
-    except KeyboardInterrupt:
-        print("imagegen: interrupted", file=sys.stderr)
-        return 130
+    wants = getattr(args, "wants", ())
+    settings = resolve(_flags(args), os.environ, args.needs, read_stack_settings, wants=wants)
+    return int(args.run(args, settings))
 
 
 def default_to_submit(arguments: list[str]) -> list[str]:
@@ -70,7 +70,7 @@ def default_to_submit(arguments: list[str]) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="imagegen",
         description="Generate images with the imagegen service: now over HTTP, or later through the queue.",
         epilog=EPILOG,
@@ -113,11 +113,6 @@ def _flags(args: argparse.Namespace) -> Flags:
         stack=args.stack,
         endpoints=args.endpoints,
     )
-
-
-def _fail(error: CliError) -> int:
-    print(f"imagegen: {error.explain()}", file=sys.stderr)
-    return int(error.exit_code)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from imagegen_cli.aws import AwsClients
+from imagegen_cli.aws import AwsClients, answer_field, answer_items
 from imagegen_cli.config import Settings
+from imagegen_cli.console import one_line
 from imagegen_cli.errors import ExitCode
+from imagegen_cli.option_types import whole_number
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 NEEDS = ("queue_url",)
 WANTS = ("dlq_url", "bucket")
 PAGE_SIZE = 1000
+MAX_LIMIT = 100_000
+MAX_SCAN = 100_000_000
 _DEPTH_ATTRIBUTES: tuple[QueueAttributeNameType, ...] = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -74,8 +78,16 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="queue and dead-letter queue depth, and the newest images in the bucket",
         description="Show the queue's depth, the dead-letter queue's depth and the newest images in the bucket.",
     )
-    parser.add_argument("--limit", type=int, default=10, metavar="N", help="how many images to show (default 10)")
-    parser.add_argument("--scan", type=int, default=10_000, metavar="N", help="list at most N objects (default 10000)")
+    parser.add_argument(
+        "--limit", type=whole_number(0, MAX_LIMIT), default=10, metavar="N", help="how many images to show (default 10)"
+    )
+    parser.add_argument(
+        "--scan",
+        type=whole_number(1, MAX_SCAN),
+        default=10_000,
+        metavar="N",
+        help="list at most N objects (default 10000)",
+    )
     parser.add_argument("--prefix", help="only images under this key prefix (default: the stack's image prefix)")
     parser.add_argument("--dlq", action="store_true", help="also peek at the newest dead-lettered messages")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
@@ -100,8 +112,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def queue_depth(sqs: SQSClient, url: str) -> QueueDepth:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(_DEPTH_ATTRIBUTES))["Attributes"]
-    return QueueDepth(url, *(int(attributes.get(name) or 0) for name in _DEPTH_ATTRIBUTES))
+    answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(_DEPTH_ATTRIBUTES))
+    attributes = answer_field(answer, "Attributes", dict, "SQS GetQueueAttributes")
+    return QueueDepth(url, *(_count(attributes.get(name)) for name in _DEPTH_ATTRIBUTES))
 
 
 def peek_dead_letters(sqs: SQSClient, url: str, count: int = 10) -> list[DeadLetter]:
@@ -115,13 +128,15 @@ def peek_dead_letters(sqs: SQSClient, url: str, count: int = 10) -> list[DeadLet
         MessageSystemAttributeNames=["SentTimestamp"],
     )
     letters = []
-    for message in answer.get("Messages", []):
-        attributes = message.get("MessageAttributes", {})
-        sent_ms = int(message.get("Attributes", {}).get("SentTimestamp", "0"))
+    for message in answer_items(answer, "Messages"):
+        attributes = message.get("MessageAttributes")
+        attributes = attributes if isinstance(attributes, dict) else {}
+        system = message.get("Attributes")
+        sent_ms = _count(system.get("SentTimestamp") if isinstance(system, dict) else None)
         letters.append(
             DeadLetter(
-                message_id=message.get("MessageId", ""),
-                sent=datetime.fromtimestamp(sent_ms / 1000, UTC).isoformat(timespec="seconds"),
+                message_id=str(message.get("MessageId", "")),
+                sent=_iso_time(sent_ms),
                 error_code=_string(attributes, "error_code", "-"),
                 error_message=_string(attributes, "error_message", ""),
                 original_message_id=_string(attributes, "original_message_id", "-"),
@@ -130,8 +145,23 @@ def peek_dead_letters(sqs: SQSClient, url: str, count: int = 10) -> list[DeadLet
     return sorted(letters, key=lambda letter: letter.sent, reverse=True)
 
 
+def _count(value: object) -> int:
+    """A count or timestamp SQS sends as a string; 0 when it is missing or not a number."""
+    text = str(value) if value is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 20 else 0
+
+
+def _iso_time(epoch_ms: int) -> str:
+    try:
+        return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return "?"
+
+
 def _string(attributes: Mapping[str, MessageAttributeValueOutputTypeDef], name: str, default: str) -> str:
-    return attributes[name].get("StringValue", default) if name in attributes else default
+    attribute = attributes.get(name)
+    value = attribute.get("StringValue") if isinstance(attribute, dict) else None
+    return value if isinstance(value, str) else default
 
 
 def newest_images(s3: S3Client, bucket: str, prefix: str, *, limit: int, scan: int) -> ImageListing:
@@ -143,13 +173,14 @@ def newest_images(s3: S3Client, bucket: str, prefix: str, *, limit: int, scan: i
         Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": min(PAGE_SIZE, max(scan, 1))}
     )
     for page in pages:
-        for item in page.get("Contents", []):
+        for item in answer_items(page, "Contents"):
             scanned += 1
-            if item["Key"].lower().endswith(".png"):
-                when = item["LastModified"].astimezone(UTC)
-                image = StoredImage(item["Key"], int(item.get("Size", 0)), when.isoformat(timespec="seconds"))
+            key, when = item.get("Key"), item.get("LastModified")
+            if isinstance(key, str) and key.lower().endswith(".png") and isinstance(when, datetime):
+                when = when.astimezone(UTC)
+                image = StoredImage(key, _count(item.get("Size")), when.isoformat(timespec="seconds"))
                 found.append((when, image))
-        if scanned >= scan and page.get("IsTruncated"):
+        if scanned >= scan and isinstance(page, dict) and page.get("IsTruncated"):
             complete = False
             break
     found.sort(key=lambda pair: (pair[0], pair[1].key), reverse=True)
@@ -168,24 +199,28 @@ def _print_status(
     *,
     show_letters: bool,
 ) -> None:
-    print(f"queue     {queue.visible} waiting, {queue.in_flight} in flight, {queue.delayed} delayed   {queue.url}")
+    print(
+        f"queue     {queue.visible} waiting, {queue.in_flight} in flight, {queue.delayed} delayed   "
+        + one_line(queue.url, 500)
+    )
     if dlq is None:
         print("dlq       unknown: no dead-letter queue URL (--dlq-url or IMAGEGEN_DLQ_URL)")
     else:
         failed = dlq.visible + dlq.in_flight
-        print(f"dlq       {failed} failed message{'s' if failed != 1 else ''}   {dlq.url}")
+        print(f"dlq       {failed} failed message{'s' if failed != 1 else ''}   {one_line(dlq.url, 500)}")
     if show_letters and letters:
         for letter in letters:
-            message = _shorten(letter.error_message, 100)
-            print(f"  {letter.sent}  {letter.error_code:<16} {letter.original_message_id}  {message}")
+            message = one_line(letter.error_message, 100)  # --json has the whole text
+            code, original = one_line(letter.error_code, 40), one_line(letter.original_message_id, 80)
+            print(f"  {letter.sent}  {code:<16} {original}  {message}")
     if images is None:
         print("images    unknown: no bucket name (--bucket or IMAGEGEN_BUCKET)")
         return
-    where = f"s3://{images.bucket}/{images.prefix}"
+    where = one_line(f"s3://{images.bucket}/{images.prefix}", 500)
     note = "" if images.complete else f" (listing stopped after {images.scanned:,} objects; older keys not seen)"
     print(f"images    newest {len(images.newest)} in {where}{note}")
     for image in images.newest:
-        print(f"  {image.last_modified}  {_human_size(image.size):>9}  {image.key}")
+        print(f"  {image.last_modified}  {_human_size(image.size):>9}  {one_line(image.key, 1100)}")
 
 
 def _as_json(
@@ -197,12 +232,6 @@ def _as_json(
         "dead_letters": [asdict(letter) for letter in letters],
         "images": asdict(images) if images else None,
     }
-
-
-def _shorten(text: str, limit: int) -> str:
-    """One line of at most ``limit`` characters (--json has the whole text)."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _human_size(size: int) -> str:

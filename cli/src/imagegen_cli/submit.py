@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from imagegen_cli.aws import AwsClients, as_cli_error
+from imagegen_cli.aws import AwsClients, answer_field, answer_items, as_cli_error
 from imagegen_cli.config import Settings
+from imagegen_cli.console import one_line
 from imagegen_cli.errors import AwsError, ConfigError, ExitCode, NetworkError, PartialFailure
-from imagegen_cli.generation_options import add_generation_options, request_fields
+from imagegen_cli.generation_options import add_generation_options, prompt_text, request_fields
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -65,7 +67,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
             "is a JSON object is sent as a request of its own (options fill the fields it leaves out)."
         ),
     )
-    parser.add_argument("prompt", nargs="?", help="what the image should show")
+    parser.add_argument("prompt", nargs="?", type=prompt_text, help="what the image should show")
     parser.add_argument("--file", "-f", type=Path, metavar="FILE", help="a file of prompts, one per line ('-': stdin)")
     add_generation_options(parser)
     parser.set_defaults(run=run, needs=NEEDS)
@@ -80,7 +82,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.prompt is not None:
         body = message_body(args.prompt, options)
         _check_size(body)
-        print(sqs.send_message(QueueUrl=settings.queue_url, MessageBody=body)["MessageId"])
+        answer = sqs.send_message(QueueUrl=settings.queue_url, MessageBody=body)
+        print(one_line(answer_field(answer, "MessageId", str, "SQS SendMessage"), 100))
         return ExitCode.OK
     lines = read_prompt_lines(_read_text(args.file))
     if not lines:
@@ -154,10 +157,18 @@ def _send_batch(sqs: SQSClient, queue_url: str, batch: list[tuple[int, str]], re
     ]
     report.batches += 1
     answer = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-    for ok in answer.get("Successful", []):
-        report.sent.append((_line_number(ok["Id"]), ok["MessageId"]))
-    for bad in answer.get("Failed", []):
-        report.failed.append(FailedLine(_line_number(bad["Id"]), bad.get("Code", "Failed"), bad.get("Message", "")))
+    numbers = {number for number, _ in batch}
+    for ok in answer_items(answer, "Successful"):
+        if (number := _line_number(ok.get("Id"))) in numbers:
+            numbers.discard(number)
+            report.sent.append((number, one_line(ok.get("MessageId", "?"), 100)))
+    for bad in answer_items(answer, "Failed"):
+        if (number := _line_number(bad.get("Id"))) in numbers:
+            numbers.discard(number)
+            code, message = one_line(bad.get("Code", "Failed"), 64), one_line(bad.get("Message", ""))
+            report.failed.append(FailedLine(number, code, message))
+    # SQS answers for every entry; one it did not mention cannot be counted as queued.
+    report.failed.extend(FailedLine(n, "NoAnswer", "SQS's answer did not mention this line") for n in sorted(numbers))
     report.sent.sort()
 
 
@@ -186,12 +197,27 @@ def _check_size(body: str) -> None:
 
 
 def _read_text(path: Path) -> str:
-    if str(path) == "-":
-        return sys.stdin.read()
+    """The file (or standard input, for '-') as UTF-8 text; ConfigError naming the line that is not UTF-8."""
+    name = "standard input" if str(path) == "-" else str(path)
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+        if str(path) == "-":
+            stream = getattr(sys.stdin, "buffer", sys.stdin)
+            data = stream.read()
+        else:
+            data = path.read_bytes()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name, or a closed stdin
+        raise ConfigError(
+            f"cannot read {one_line(name, 200)}: {one_line(getattr(exc, 'strerror', None) or exc)}"
+        ) from None
+    if isinstance(data, str):  # a text stream without a binary buffer
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{one_line(name, 200)} is not UTF-8 text: line {line} holds the byte {data[exc.start]:#04x}"
+        ) from None
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
@@ -204,5 +230,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _line_number(entry_id: str) -> int:
-    return int(entry_id.removeprefix("line-"))
+def _line_number(entry_id: object) -> int | None:
+    """The line an entry id (``line-<n>``) stands for; None for an id we did not send."""
+    match = re.fullmatch(r"line-([0-9]{1,9})", entry_id) if isinstance(entry_id, str) else None
+    return int(match.group(1)) if match else None
