@@ -78,6 +78,7 @@ class WorkerSettings(EnvSettings):
     concurrency: Annotated[int, between(1, 100)] = 10
     max_images_in_flight: Annotated[int, between(MAX_IMAGES, 100)] = 10
     time_guard_ms: Annotated[int, between(0, 900_000)] = 30_000
+    max_receive_count: Annotated[int, between(1, 1000)] = 5
 
 
 @cache

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 ERROR_MESSAGE_MAX_CHARS = 1000
+SQS_MESSAGE_MAX_BYTES = 262_144  # a queue's default MaximumMessageSize: body and attributes together
 # Characters SQS accepts in a body or a string attribute; anything else is replaced. Compiled (and cached by
 # ``re``) on the first dead letter, not at import: this class of ranges takes ~3 ms to compile at cold start.
 _NOT_ALLOWED_BY_SQS = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
@@ -100,6 +101,26 @@ def dead_letter_attributes(
         "failed_at": ("String", failed_at.astimezone(UTC).isoformat(timespec="seconds")),
     }
     return {name: {"DataType": kind, "StringValue": value} for name, (kind, value) in values.items()}
+
+
+def fit_dead_letter(
+    body: str, attributes: dict[str, MessageAttributeValueTypeDef], limit: int = SQS_MESSAGE_MAX_BYTES
+) -> dict[str, MessageAttributeValueTypeDef]:
+    """``attributes`` with ``error_message`` shortened so that the dead letter (body + attributes) fits SQS's
+    message size: a message as large as the queue allows must still reach the DLQ with its reason."""
+
+    def size(values: dict[str, MessageAttributeValueTypeDef]) -> int:
+        return len(body.encode()) + sum(
+            len(name.encode()) + len(value["DataType"].encode()) + len(str(value.get("StringValue", "")).encode())
+            for name, value in values.items()
+        )
+
+    room = limit - size({**attributes, "error_message": {"DataType": "String", "StringValue": ""}})
+    text = str(attributes["error_message"].get("StringValue", ""))
+    if len(text.encode()) <= room:
+        return attributes
+    cut = text.encode()[: max(room - 3, 0)].decode(errors="ignore")
+    return {**attributes, "error_message": {"DataType": "String", "StringValue": (cut + "…") if room > 3 else "…"}}
 
 
 def error_text(error: ImageGenError) -> str:

@@ -22,7 +22,7 @@ from imagegen_core.clients import sqs_client
 from imagegen_core.config import WorkerSettings, get_worker_settings
 from imagegen_core.errors import ImageGenError
 from imagegen_core.observability import count_failure, logger, metrics, prompt_hash
-from imagegen_core.queue_messages import dead_letter_attributes, job_id_for, request_for
+from imagegen_core.queue_messages import dead_letter_attributes, fit_dead_letter, job_id_for, request_for
 from imagegen_core.service import ImageService, default_service
 
 if TYPE_CHECKING:
@@ -52,6 +52,14 @@ class NotStartedError(Exception):
 
 class DeadLetterFailedError(Exception):
     """A permanent failure could not be written to the DLQ; SQS will deliver the message again."""
+
+
+class GaveUpError(ImageGenError):
+    """A message failed on its last receive; it is dead-lettered with the last failure's code and reason."""
+
+    def __init__(self, code: str, detail: str, attempts: int) -> None:
+        super().__init__(f"failed {attempts} times", detail=f"failed on each of {attempts} receives; last: {detail}")
+        self.code = code
 
 
 class DeadLetterQueue:
@@ -84,25 +92,42 @@ class MessageWorker:
         self.dead_letters = dead_letters
         self.images_in_flight = WeightedSemaphore(settings.max_images_in_flight)
         self.time_guard_ms = settings.time_guard_ms
+        self.max_receive_count = settings.max_receive_count
         self.failure_codes: list[str] = []  # list.append is atomic: no lock needed
 
     def handle(self, record: SQSRecord, lambda_context: LambdaContext) -> Outcome:
-        """Powertools' record handler: returns when SQS may delete the message, raises when it must retry."""
+        """Powertools' record handler: returns when SQS may delete the message, raises when it must retry.
+
+        On the message's last receive (the queue's maxReceiveCount) a failure that would be retried is
+        dead-lettered here instead, with its reason: SQS's redrive would move the message without one.
+        """
         logger.thread_safe_append_keys(message_id=record.message_id)  # this record's context only
+        last_try = receive_count(record) >= self.max_receive_count
         try:
             return self._handle(record, lambda_context)
-        except (NotStartedError, DeadLetterFailedError):
-            raise  # logged where they arise
+        except DeadLetterFailedError:
+            raise  # logged where it arises; SQS's redrive is the last resort
+        except NotStartedError as error:
+            if not last_try:
+                self.failure_codes.append("not_started")
+                raise
+            return self._dead_letter(record, GaveUpError("not_started", str(error), self.max_receive_count))
         except ImageGenError as error:  # transient: permanent ones were dead-lettered in _handle
+            if last_try:
+                return self._dead_letter(record, GaveUpError(error.code, error.detail, self.max_receive_count))
             self.failure_codes.append(error.code)
             logger.warning(
                 "message failed; SQS will retry it",
-                extra={"code": error.code, "reason": error.message, "receive_count": receive_count(record)},
+                extra={"code": error.code, "reason": error.detail, "receive_count": receive_count(record)},
             )
             raise
-        except Exception:
-            self.failure_codes.append("internal_error")
+        except Exception as error:
+            if last_try:
+                logger.exception("unexpected error on the message's last receive; it goes to the DLQ")
+                detail = f"{type(error).__name__}: {error}"
+                return self._dead_letter(record, GaveUpError("internal_error", detail, self.max_receive_count))
             logger.exception("unexpected error; SQS will retry the message")
+            self.failure_codes.append("internal_error")
             raise
 
     def _handle(self, record: SQSRecord, lambda_context: LambdaContext) -> Outcome:
@@ -154,13 +179,13 @@ class MessageWorker:
             failed_at=datetime.now(UTC),
         )
         try:
-            dead_letter_id = self.dead_letters.send(record.body, attributes)
+            dead_letter_id = self.dead_letters.send(record.body, fit_dead_letter(record.body, attributes))
         except (ClientError, BotoCoreError) as exc:
             logger.exception("sending to the DLQ failed; SQS will retry the message", extra={"code": error.code})
             raise DeadLetterFailedError(f"sending message {record.message_id} to the DLQ failed: {exc}") from exc
         logger.warning(
             "message sent to the DLQ",
-            extra={"code": error.code, "reason": error.message, "dead_letter_id": dead_letter_id},
+            extra={"code": error.code, "reason": error.detail, "dead_letter_id": dead_letter_id},
         )
         return Outcome.DEAD_LETTERED
 
@@ -169,7 +194,6 @@ class MessageWorker:
             raise self._not_started("too little time left to start the message", lambda_context)
 
     def _not_started(self, reason: str, lambda_context: LambdaContext) -> NotStartedError:
-        self.failure_codes.append("not_started")
         logger.warning(
             f"{reason}; SQS will deliver it again",
             extra={"remaining_ms": lambda_context.get_remaining_time_in_millis(), "time_guard_ms": self.time_guard_ms},

@@ -117,3 +117,12 @@ def test_the_local_stack_reads_the_same_queue_settings_as_are_deployed(
         "BatchSize": mapping["BatchSize"],
         "MaximumBatchingWindowInSeconds": mapping["MaximumBatchingWindowInSeconds"],
     }
+
+
+def test_the_worker_knows_the_receive_count_after_which_sqs_would_dead_letter_a_message(stack: Rendered) -> None:
+    # given the queue's redrive policy and the worker's environment
+    redrive = stack.properties("ImageQueue")["RedrivePolicy"]
+    variables = stack.properties("SqsWorkerFunction")["Environment"]["Variables"]
+
+    # then they agree: on that receive the worker dead-letters a failure itself, with its reason
+    assert int(variables["MAX_RECEIVE_COUNT"]) == int(redrive["maxReceiveCount"])

@@ -35,14 +35,6 @@ MIXED = {
 }
 
 
-@pytest.fixture
-def dlq(aws: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The dead-letter queue in moto, its URL in DLQ_URL."""
-    url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="imagegen-dlq")["QueueUrl"]
-    monkeypatch.setenv("DLQ_URL", url)
-    return url
-
-
 def sqs_event(*bodies: str, ids: list[str] | None = None) -> dict[str, Any]:
     """An SQS event shaped like events/sqs_plain_text.json with one record per body."""
     template = load_event("sqs_plain_text")["Records"][0]
@@ -244,6 +236,95 @@ def test_a_model_timeout_is_retried_not_dead_lettered(
     response = lambda_handler(event, lambda_context)
 
     # then
+    assert failures(response) == [event["Records"][0]["messageId"]]
+    assert dead_letters(dlq) == []
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a castle, outage-me",  # a proxy's HTML 503 at Bedrock's endpoint: no x-amzn-ErrorType
+        "a castle, corrupt-me",  # an image that is not valid base64
+        "a castle, not-png-me",  # valid base64 that is not a PNG
+    ],
+)
+def test_an_outage_or_an_answer_that_is_not_an_image_is_retried_never_dead_lettered(
+    aws: Any, dlq: str, standin: BedrockStandin, lambda_context: LambdaContext, prompt: str
+) -> None:
+    # given a batch with one such message and a good one
+    event = sqs_event(prompt, "a quick castle")
+
+    # when
+    response = lambda_handler(event, lambda_context)
+
+    # then only that message goes back to SQS, nothing is stored for it, and the DLQ stays empty
+    assert failures(response) == [event["Records"][0]["messageId"]]
+    assert keys_under(aws, f"team-a/sqs/{event['Records'][0]['messageId']}/") == []
+    assert dead_letters(dlq) == []
+
+
+def test_fewer_images_than_asked_are_retried_and_none_is_kept(
+    aws: Any, dlq: str, standin: BedrockStandin, lambda_context: LambdaContext, titan: str
+) -> None:
+    # given a two-image message whose answer brings one image
+    event = sqs_event(json.dumps({"prompt": "a castle, fewer-me", "number_of_images": 2}), "a quick castle")
+
+    # when
+    response = lambda_handler(event, lambda_context)
+
+    # then it is retried, and the one image that came was not written
+    assert failures(response) == [event["Records"][0]["messageId"]]
+    assert keys_under(aws, f"team-a/sqs/{event['Records'][0]['messageId']}/") == []
+    assert dead_letters(dlq) == []
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_a_body_nested_too_deeply_to_parse_is_dead_lettered_at_once_with_its_reason(
+    aws: Any, dlq: str, standin: BedrockStandin, lambda_context: LambdaContext, depth: int
+) -> None:
+    # given a JSON-looking body no parser should recurse into
+    body = '{"prompt": ' + "[" * depth + "]" * depth + "}"
+    event = sqs_event(body)
+
+    # when
+    response = lambda_handler(event, lambda_context)
+
+    # then it is acknowledged and in the DLQ with a reason, on its first receive
+    assert response == {"batchItemFailures": []}
+    [letter] = dead_letters(dlq)
+    assert letter["attributes"]["error_code"] in ("invalid_json", "validation_error")
+    assert letter["attributes"]["receive_count"] == "1"
+
+
+def last_receive(event: dict[str, Any], count: int = 5) -> dict[str, Any]:
+    for record in event["Records"]:
+        record["attributes"]["ApproximateReceiveCount"] = str(count)
+    return event
+
+
+def test_a_transient_failure_on_the_last_receive_is_dead_lettered_with_its_reason(
+    aws: Any, dlq: str, standin: BedrockStandin, lambda_context: LambdaContext
+) -> None:
+    # given a message that keeps timing out, on its fifth receive (the queue's maxReceiveCount)
+    event = last_receive(sqs_event("a slow castle, timeout-me"))
+
+    # when
+    response = lambda_handler(event, lambda_context)
+
+    # then the worker dead-letters it itself, with the last failure, instead of SQS moving it without a reason
+    assert response == {"batchItemFailures": []}
+    [letter] = dead_letters(dlq)
+    assert letter["attributes"]["error_code"] == "model_error"
+    assert "failed on each of 5 receives" in letter["attributes"]["error_message"]
+    assert "ModelTimeoutException" in letter["attributes"]["error_message"]
+    assert letter["body"] == "a slow castle, timeout-me"
+
+
+def test_before_the_last_receive_the_same_failure_is_retried(
+    aws: Any, dlq: str, standin: BedrockStandin, lambda_context: LambdaContext
+) -> None:
+    event = last_receive(sqs_event("a slow castle, timeout-me", "a quick castle"), count=4)
+    response = lambda_handler(event, lambda_context)
     assert failures(response) == [event["Records"][0]["messageId"]]
     assert dead_letters(dlq) == []
 
