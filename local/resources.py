@@ -189,6 +189,31 @@ def sqs_event_source(template: Mapping[str, Any], resolver: Resolver, function_l
     raise TemplateError(f"{function_logical_id} has no SQS event")
 
 
+def table_request(name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """CreateTable's parameters for a resolved AWS::DynamoDB::Table (keys, indexes, billing; TTL and SSE are
+    separate calls or not emulated)."""
+    request: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": list(properties["AttributeDefinitions"]),
+        "KeySchema": list(properties["KeySchema"]),
+        "BillingMode": properties.get("BillingMode", "PROVISIONED"),
+    }
+    if properties.get("GlobalSecondaryIndexes"):
+        request["GlobalSecondaryIndexes"] = [
+            {key: value for key, value in index.items() if key in ("IndexName", "KeySchema", "Projection")}
+            for index in properties["GlobalSecondaryIndexes"]
+        ]
+    return request
+
+
+def create_table(dynamodb: Any, name: str, properties: Mapping[str, Any]) -> None:
+    """The table as the template declares it, with its TTL attribute."""
+    dynamodb.create_table(**table_request(name, properties))
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+
 def queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
     """CreateQueue attributes from a resolved AWS::SQS::Queue's properties (SSE, redrive, numbers)."""
     attributes = {name: _attribute_text(properties[name]) for name in SQS_ATTRIBUTES if name in properties}

@@ -440,10 +440,10 @@ def _aws_executable() -> str:
 
 
 def _core_default_model() -> str:
-    """The core's default MODEL_ID (read from the core, not copied)."""
-    from imagegen_core.config import Settings
+    """The core's default MODEL_ID (read from the core's catalog, not copied)."""
+    from imagegen_core.catalog import DEFAULT_MODEL_ID
 
-    return Settings.from_env({"BUCKET_NAME": "any-bucket"}).model_id
+    return DEFAULT_MODEL_ID
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -21,10 +21,14 @@ from imagegen_core.clients import reset_clients
 from imagegen_core.observability import logger, metrics
 from imagegen_core.service import reset_default_service
 from local.bedrock_standin import BedrockStandin, StandinSettings
+from local.intrinsics import Resolver
+from local.resources import create_table
+from local.template import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 BUCKET = "imagegen-test-bucket"
+JOBS_TABLE = "imagegen-test-jobs"
 REGION = "eu-west-1"
 # A date when Titan Image Generator (end of life 2026-06-30) and Nova Canvas (2026-09-30) still answered.
 BEFORE_AMAZON_EOL = date(2026, 6, 1)
@@ -76,6 +80,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "imagegen")
     monkeypatch.setenv("BUCKET_NAME", BUCKET)
+    monkeypatch.setenv("JOBS_TABLE", JOBS_TABLE)
     monkeypatch.setenv("MODEL_ID", "stability.stable-image-core-v1:1")
     monkeypatch.setenv("BEDROCK_REGION", "us-west-2")
     monkeypatch.setenv("IMAGE_PREFIX", "team-a")
@@ -135,12 +140,22 @@ def titan(standin_before_eol: BedrockStandin, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.fixture
 def aws(standin: BedrockStandin) -> Iterator[Any]:
-    """moto in-process for S3/SQS/SNS with the bucket created; Bedrock calls pass through to the stand-in."""
+    """moto in-process for S3/SQS/DynamoDB/EventBridge with the bucket and the jobs table created (the table as
+    template.yaml declares it); Bedrock calls pass through to the stand-in."""
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})  # as deployed
+        create_table(boto3.client("dynamodb", region_name=REGION), JOBS_TABLE, _jobs_table_properties())
         yield s3
+
+
+def _jobs_table_properties() -> dict[str, Any]:
+    template = load_template()
+    properties: dict[str, Any] = Resolver(template, REGION, "123456789012", "imagegen-test").resolve(
+        template["Resources"]["JobsTable"]["Properties"]
+    )
+    return properties
 
 
 @pytest.fixture

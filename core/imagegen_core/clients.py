@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
@@ -35,6 +37,14 @@ def s3_client() -> S3Client:
 
 def sqs_client() -> SQSClient:
     return _client(("sqs",), lambda: _new("sqs", retries={"total_max_attempts": 5, "mode": "standard"}))
+
+
+def dynamodb_client() -> DynamoDBClient:
+    return _client(("dynamodb",), lambda: _new("dynamodb", retries={"total_max_attempts": 3, "mode": "standard"}))
+
+
+def events_client() -> EventBridgeClient:
+    return _client(("events",), lambda: _new("events", retries={"total_max_attempts": 3, "mode": "standard"}))
 
 
 def bedrock_client(region: str, read_timeout: int) -> BedrockRuntimeClient:

@@ -10,7 +10,15 @@ from typing import Annotated, ClassVar
 from imagegen_core.catalog import DEFAULT_MODEL_ID, DEFAULT_REGION, MAX_IMAGES, family_of
 from imagegen_core.env_settings import ConfigError, EnvSettings, between, checked
 
-__all__ = ["ConfigError", "Settings", "WorkerSettings", "get_settings", "get_worker_settings"]
+__all__ = [
+    "ApiSettings",
+    "ConfigError",
+    "Settings",
+    "WorkerSettings",
+    "get_api_settings",
+    "get_settings",
+    "get_worker_settings",
+]
 
 # The same rule as the template's ImagePrefix parameter: no '*' or other characters that would widen IAM.
 _PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
@@ -26,6 +34,18 @@ def _bucket_name(value: str) -> str:
 
 def _model_id(value: str) -> str:
     family_of(value)  # raises ValueError naming the supported families
+    return value
+
+
+def _table_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", value):
+        raise ValueError("not a DynamoDB table name (3-255 letters, digits, '_', '-', '.')")
+    return value
+
+
+def _event_bus(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._/-]{1,256}|arn:aws[a-z-]*:events:[^\s]+", value):
+        raise ValueError("not an EventBridge bus name or ARN")
     return value
 
 
@@ -57,6 +77,9 @@ class Settings(EnvSettings):
     bedrock_max_attempts: Annotated[int, between(1, 10)] = 4
     bedrock_read_timeout_seconds: Annotated[int, between(1, 900)] = 60
     retry_after_seconds: Annotated[int, between(1, 3600)] = 10
+    jobs_table: Annotated[str, checked(_table_name)]
+    job_retention_days: Annotated[int, between(1, 3650)] = 30
+    event_bus_name: Annotated[str, checked(_event_bus)] = "default"
 
 
 @cache
@@ -79,6 +102,18 @@ class WorkerSettings(EnvSettings):
     max_images_in_flight: Annotated[int, between(MAX_IMAGES, 100)] = 10
     time_guard_ms: Annotated[int, between(0, 900_000)] = 30_000
     max_receive_count: Annotated[int, between(1, 1000)] = 5
+
+
+class ApiSettings(EnvSettings):
+    """What the API function needs on top of ``Settings``: the queue ``POST /jobs`` sends to."""
+
+    queue_url: Annotated[str, checked(_queue_url)]
+
+
+@cache
+def get_api_settings() -> ApiSettings:
+    """The API function's settings, read on the first ``POST /jobs`` and then reused."""
+    return ApiSettings.from_env()
 
 
 @cache

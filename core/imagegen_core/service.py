@@ -10,10 +10,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from imagegen_core import bedrock
 from imagegen_core.catalog import spec_for
-from imagegen_core.clients import bedrock_client, s3_client
-from imagegen_core.config import Settings, get_settings, get_worker_settings
+from imagegen_core.clients import bedrock_client, dynamodb_client, events_client, s3_client
+from imagegen_core.config import Settings, get_api_settings, get_settings, get_worker_settings
 from imagegen_core.errors import ModelError, RequestValidationError
 from imagegen_core.families import FAMILIES, limit_problems
+from imagegen_core.jobs import JobStore
 from imagegen_core.models import GenerationRequest
 from imagegen_core.observability import logger, metrics, tracer
 from imagegen_core.storage import ImageStore, StoredImage, decode_png
@@ -100,6 +101,7 @@ class ImageService:
 
 
 _service: ImageService | None = None
+_jobs: JobStore | None = None
 
 
 def default_service() -> ImageService:
@@ -113,9 +115,26 @@ def default_service() -> ImageService:
     return _service
 
 
+def default_jobs() -> JobStore:
+    """The container's job store (the jobs table and EventBridge), created on first use, then reused."""
+    global _jobs
+    if _jobs is None:
+        settings = get_settings()
+        _jobs = JobStore(
+            dynamodb_client(),
+            settings.jobs_table,
+            events_client,
+            retention_days=settings.job_retention_days,
+            event_bus=settings.event_bus_name,
+        )
+    return _jobs
+
+
 def reset_default_service() -> None:
-    """Forget the container's service and settings (tests use it between environments)."""
-    global _service
+    """Forget the container's service, job store and settings (tests use it between environments)."""
+    global _service, _jobs
     _service = None
+    _jobs = None
     get_settings.cache_clear()
     get_worker_settings.cache_clear()
+    get_api_settings.cache_clear()

@@ -21,9 +21,10 @@ from imagegen_core.batch import ConcurrentBatchProcessor, WeightedSemaphore
 from imagegen_core.clients import sqs_client
 from imagegen_core.config import WorkerSettings, get_worker_settings
 from imagegen_core.errors import ImageGenError
+from imagegen_core.jobs import JobImage, JobStore, Source
 from imagegen_core.observability import count_failure, logger, metrics, prompt_hash
 from imagegen_core.queue_messages import dead_letter_attributes, fit_dead_letter, job_id_for, request_for
-from imagegen_core.service import ImageService, default_service
+from imagegen_core.service import ImageService, default_jobs, default_service
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 def process_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Handle one SQS batch with the container's service; Lambda's ``batchItemFailures`` response."""
     settings = get_worker_settings()
-    worker = MessageWorker(default_service(), DeadLetterQueue(sqs_client, settings.dlq_url), settings)
+    worker = MessageWorker(default_service(), default_jobs(), DeadLetterQueue(sqs_client, settings.dlq_url), settings)
     processor = ConcurrentBatchProcessor(max_workers=settings.concurrency)
     with processor(records=event.get("Records") or [], handler=worker.handle, lambda_context=context):
         results = processor.process()
@@ -57,8 +58,11 @@ class DeadLetterFailedError(Exception):
 class GaveUpError(ImageGenError):
     """A message failed on its last receive; it is dead-lettered with the last failure's code and reason."""
 
-    def __init__(self, code: str, detail: str, attempts: int) -> None:
-        super().__init__(f"failed {attempts} times", detail=f"failed on each of {attempts} receives; last: {detail}")
+    def __init__(self, code: str, message: str, detail: str, attempts: int) -> None:
+        super().__init__(
+            f"{message} (gave up after {attempts} attempts)",
+            detail=f"failed on each of {attempts} receives; last: {detail}",
+        )
         self.code = code
 
 
@@ -87,8 +91,11 @@ class MessageWorker:
     printed from several threads at once could interleave and be lost to CloudWatch.
     """
 
-    def __init__(self, service: ImageService, dead_letters: DeadLetterQueue, settings: WorkerSettings) -> None:
+    def __init__(
+        self, service: ImageService, jobs: JobStore, dead_letters: DeadLetterQueue, settings: WorkerSettings
+    ) -> None:
         self.service = service
+        self.jobs = jobs
         self.dead_letters = dead_letters
         self.images_in_flight = WeightedSemaphore(settings.max_images_in_flight)
         self.time_guard_ms = settings.time_guard_ms
@@ -111,10 +118,12 @@ class MessageWorker:
             if not last_try:
                 self.failure_codes.append("not_started")
                 raise
-            return self._dead_letter(record, GaveUpError("not_started", str(error), self.max_receive_count))
+            gave_up = GaveUpError("not_started", "the service had no time for it", str(error), self.max_receive_count)
+            return self._dead_letter(record, gave_up)
         except ImageGenError as error:  # transient: permanent ones were dead-lettered in _handle
             if last_try:
-                return self._dead_letter(record, GaveUpError(error.code, error.detail, self.max_receive_count))
+                gave_up = GaveUpError(error.code, error.message, error.detail, self.max_receive_count)
+                return self._dead_letter(record, gave_up)
             self.failure_codes.append(error.code)
             logger.warning(
                 "message failed; SQS will retry it",
@@ -125,7 +134,8 @@ class MessageWorker:
             if last_try:
                 logger.exception("unexpected error on the message's last receive; it goes to the DLQ")
                 detail = f"{type(error).__name__}: {error}"
-                return self._dead_letter(record, GaveUpError("internal_error", detail, self.max_receive_count))
+                gave_up = GaveUpError("internal_error", "internal error", detail, self.max_receive_count)
+                return self._dead_letter(record, gave_up)
             logger.exception("unexpected error; SQS will retry the message")
             self.failure_codes.append("internal_error")
             raise
@@ -154,6 +164,13 @@ class MessageWorker:
                 },
             )
             logger.debug("prompt", extra={"prompt": request.prompt})
+            self.jobs.start(
+                record.message_id,
+                source=job_source(record),
+                request=request.model_dump(exclude_unset=True),
+                model_id=self.service.settings.model_id,
+                attempt=receive_count(record),
+            )
             result = self.service.generate(
                 request, job_id=job_id_for(record.message_id), request_id=record.message_id, resume=True
             )
@@ -167,9 +184,13 @@ class MessageWorker:
             "images stored",
             extra={"keys": [image.key for image in result.images], "bedrock_called": result.bedrock_called},
         )
+        self.jobs.succeed(
+            record.message_id, [JobImage(image.key, image.width, image.height) for image in result.images]
+        )
         return Outcome.SUCCEEDED
 
     def _dead_letter(self, record: SQSRecord, error: ImageGenError) -> Outcome:
+        """The message to the DLQ with its reason, and its job failed with the same code."""
         self.failure_codes.append(error.code)
         attributes = dead_letter_attributes(
             error,
@@ -187,6 +208,13 @@ class MessageWorker:
             "message sent to the DLQ",
             extra={"code": error.code, "reason": error.detail, "dead_letter_id": dead_letter_id},
         )
+        self.jobs.fail(
+            record.message_id,
+            error,
+            source=job_source(record),
+            model_id=self.service.settings.model_id,
+            body=record.body,
+        )
         return Outcome.DEAD_LETTERED
 
     def _check_time(self, lambda_context: LambdaContext) -> None:
@@ -202,6 +230,12 @@ class MessageWorker:
 
     def _spare_ms(self, lambda_context: LambdaContext) -> int:
         return lambda_context.get_remaining_time_in_millis() - self.time_guard_ms
+
+
+def job_source(record: SQSRecord) -> Source:
+    """``api`` for the messages POST /jobs sends (their ``source`` attribute), ``queue`` for any other."""
+    attribute = record.message_attributes["source"]
+    return "api" if attribute is not None and attribute.string_value == "api" else "queue"
 
 
 def receive_count(record: SQSRecord) -> int:

@@ -4,23 +4,30 @@ import pytest
 
 from imagegen_core.config import ConfigError, Settings
 
-VALID = {"BUCKET_NAME": "my-images", "IMAGE_PREFIX": "team-a"}
+VALID = {"BUCKET_NAME": "my-images", "JOBS_TABLE": "imagegen-jobs", "IMAGE_PREFIX": "team-a"}
+REQUIRED = {"BUCKET_NAME": "my-images", "JOBS_TABLE": "imagegen-jobs"}
 
 
-def test_defaults_apply_when_only_the_bucket_is_given() -> None:
+def test_defaults_apply_when_only_the_bucket_and_the_jobs_table_are_given() -> None:
     # given / when
-    settings = Settings.from_env({"BUCKET_NAME": "my-images"})
+    settings = Settings.from_env(REQUIRED)
 
     # then
     assert settings.model_id == "stability.stable-image-core-v1:1"
     assert settings.bedrock_region == "us-west-2"
     assert settings.image_prefix == "images"
     assert settings.presign_expiry_seconds == 3600
+    assert (settings.job_retention_days, settings.event_bus_name) == (30, "default")
 
 
 def test_a_missing_bucket_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="BUCKET_NAME is required"):
         Settings.from_env({})
+
+
+def test_a_missing_jobs_table_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="JOBS_TABLE is required"):
+        Settings.from_env({"BUCKET_NAME": "my-images"})
 
 
 @pytest.mark.parametrize(
