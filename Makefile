@@ -9,6 +9,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements-dev.lock
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-stamp
 CHECKOV := .venv-checkov
@@ -18,20 +19,27 @@ REGION ?= eu-west-1
 STACK ?= imagegen
 ENV ?= default
 
-.PHONY: help venv local test unit lint lint-workflows fmt validate scan check-template build deploy deploy-prod bench bench-quick clean
+.PHONY: help venv lock local test unit lint lint-workflows fmt validate scan check-template build deploy deploy-prod bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt core/requirements.txt cli/pyproject.toml
+# .venv holds exactly the lock (every package pinned, hashes checked), then the core and the CLI, editable,
+# from this checkout: --no-deps (their dependencies are in the lock) and --no-build-isolation (their build
+# backend, setuptools, is in the lock too), so nothing unlocked is installed.
+$(STAMP): $(LOCK) core/pyproject.toml cli/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11, python3.12 or python3.13 on PATH)"; exit 1; }
-	@echo "creating $(VENV) with $(PYTHON)"
+	@echo "creating $(VENV) with $(PYTHON) from $(LOCK)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -r requirements-dev.txt -e ./cli
+	@$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	@$(PY) -m pip install --quiet --no-deps --no-build-isolation -e ./core -e ./cli
 	@touch $@
 
-venv: $(STAMP) ## create .venv with the runtime and development dependencies
+venv: $(STAMP) ## create .venv from requirements-dev.lock, with the core and the CLI installed editable
+
+lock: $(STAMP) ## resolve requirements-dev.txt again into requirements-dev.lock (LOCK_ARGS=--upgrade raises every unpinned one)
+	$(VENV)/bin/uv pip compile --quiet --no-config --universal --python-version 3.11 --generate-hashes \
+	  --custom-compile-command "make lock" $(LOCK_ARGS) -o $(LOCK) requirements-dev.txt cli/pyproject.toml
 
 $(TOOLS_STAMP): requirements-tools.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required"; exit 1; }
