@@ -1,12 +1,13 @@
-"""Fixtures shared by every test: a clean AWS-less environment, moto, the Bedrock stand-in, events."""
+"""Fixtures shared by every test: a clean AWS-less environment, moto, the Bedrock stand-in, a Lambda context.
+
+Plain helpers (events, PNGs, S3 keys, waiting) are in tests/helpers.py.
+"""
 
 from __future__ import annotations
 
 import io
-import json
-import uuid
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,44 +19,14 @@ from imagegen_core.clients import reset_clients
 from imagegen_core.observability import logger, metrics
 from imagegen_core.service import reset_default_service
 from local.bedrock_standin import BedrockStandin, StandinSettings
-
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
-BUCKET = "imagegen-test-bucket"
-REGION = "eu-west-1"
-
-
-@dataclass
-class LambdaContext:
-    """The parts of Lambda's context object that Powertools and our handlers read."""
-
-    function_name: str = "imagegen-test"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:000000000000:function:imagegen-test"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-    remaining_ms: int = 300_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
-def load_event(name: str) -> dict[str, Any]:
-    """An event from events/ (the same files `sam local invoke -e` uses)."""
-    return json.loads((EVENTS / f"{name}.json").read_text())
-
-
-def api_event(body: Any, *, raw: str | None = None, request_id: str | None = None) -> dict[str, Any]:
-    """The API event of events/api_generate_image.json with another body and a fresh request id."""
-    event = load_event("api_generate_image")
-    event["body"] = raw if raw is not None else json.dumps(body)
-    event["requestContext"]["requestId"] = request_id or str(uuid.uuid4())
-    return event
+from local.lambda_context import LambdaContext
+from tests.helpers import BUCKET, REGION
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No real credentials, no real endpoints, a fresh container (settings, clients, metrics) per test."""
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "IMAGEGEN_", "SQS_QUEUE")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -110,7 +81,8 @@ def aws(standin: BedrockStandin) -> Iterator[Any]:
 
 @pytest.fixture
 def lambda_context() -> LambdaContext:
-    return LambdaContext()
+    """A fresh invocation's context (local.lambda_context: the one the local stack and the benchmarks use)."""
+    return LambdaContext(function_name="imagegen-test", region=REGION)
 
 
 @pytest.fixture
@@ -121,3 +93,10 @@ def logs() -> Iterator[io.StringIO]:
     previous = handler.setStream(buffer)  # type: ignore[attr-defined]
     yield buffer
     handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def empty_working_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An empty working directory (no .local/endpoints.json for the CLI to find); clean_environment has already
+    cleared our variables and set fake credentials and the region."""
+    monkeypatch.chdir(tmp_path)

@@ -14,7 +14,8 @@ import pytest
 
 from generate_image.app import lambda_handler
 from local.bedrock_standin import BedrockStandin
-from tests.conftest import BUCKET, LambdaContext, api_event, load_event
+from local.lambda_context import LambdaContext
+from tests.helpers import BUCKET, PNG_SIGNATURE, api_event, load_event
 
 Response = dict[str, Any]
 
@@ -61,7 +62,7 @@ def test_the_sample_event_stores_its_images_and_answers_where_they_are(
         assert image["s3_uri"] == f"s3://{BUCKET}/{image['key']}"
         # and the objects are real PNGs with the promised content type and metadata (no prompt)
         stored = aws.get_object(Bucket=BUCKET, Key=image["key"])
-        assert stored["Body"].read().startswith(b"\x89PNG\r\n\x1a\n")
+        assert stored["Body"].read().startswith(PNG_SIGNATURE)
         assert stored["ContentType"] == "image/png"
         prompt = "a lighthouse on a cliff at sunset, oil painting"
         assert stored["Metadata"] == {

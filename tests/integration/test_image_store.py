@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from imagegen_core.storage import ImageStore
-from tests.conftest import BUCKET
-from tests.unit.test_storage import tiny_png
+from tests.helpers import BUCKET, tiny_png
 
 
 def store_on(s3: Any) -> ImageStore:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-import struct
 import threading
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,17 +14,9 @@ from typing import Any
 import pytest
 
 from imagegen_cli.main import main
+from tests.helpers import tiny_png
 
-
-def tiny_png(width: int, height: int) -> bytes:
-    """A valid grey PNG of the given size."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+pytestmark = pytest.mark.usefixtures("empty_working_directory")  # no .local/endpoints.json to find
 
 
 @dataclass
@@ -103,13 +93,6 @@ def server() -> Iterator[CannedServer]:
     httpd.release.set()
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables and
-    sets fake credentials and the region."""
-    monkeypatch.chdir(tmp_path)
 
 
 def success_body(server: CannedServer, count: int, size: int = 64) -> dict[str, Any]:

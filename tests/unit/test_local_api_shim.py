@@ -23,7 +23,7 @@ from local.containers import Invocation
 from local.intrinsics import Resolver
 from local.resources import api_definition, api_throttle
 from local.template import load_template
-from tests.conftest import load_event
+from tests.helpers import load_event
 
 KEY = "local-dev-api-key"
 NOW = datetime(2026, 11, 22, 10, 15, 30, tzinfo=UTC)
