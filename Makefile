@@ -43,18 +43,13 @@ lock: $(STAMP) ## resolve requirements-dev.txt again into requirements-dev.lock 
 	$(VENV)/bin/uv pip compile --quiet --no-config --universal --python-version 3.11 --generate-hashes \
 	  --custom-compile-command "make lock" $(LOCK_ARGS) -o $(LOCK) requirements-dev.txt cli/pyproject.toml
 
-$(TOOLS_STAMP): requirements-tools.txt
+# The SAM CLI (.venv-tools) and checkov (.venv-checkov) pin many dependencies of their own, so each has a
+# virtualenv of its own: .venv-NAME from requirements-NAME.txt.
+.venv-%/.installed-stamp: requirements-%.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required"; exit 1; }
-	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
-	@$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
-	@$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
-	@touch $@
-
-$(CHECKOV_STAMP): requirements-checkov.txt
-	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required"; exit 1; }
-	@test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
-	@$(CHECKOV)/bin/python -m pip install --quiet --upgrade pip
-	@$(CHECKOV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	@test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	@.venv-$*/bin/python -m pip install --quiet --upgrade pip
+	@.venv-$*/bin/python -m pip install --quiet -r $<
 	@touch $@
 
 local: $(STAMP) ## run the whole system offline: AWS emulation, Bedrock stand-in, API on :3000, queue worker

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from cfnlint.decode import decode_str
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
+from local.template import load_template
 from tests.infra.cfn import translate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,8 +77,7 @@ def resolve(node: Any, environment: str) -> Any:
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def bootstrap(request: pytest.FixtureRequest) -> dict[str, Any]:
-    template, problems = decode_str(BOOTSTRAP.read_text())
-    assert not problems, problems
+    template = load_template(BOOTSTRAP)  # cfn-lint's own reading of it is checked below
     return {"environment": request.param, **resolve(template, request.param)}
 
 
@@ -136,7 +135,7 @@ def test_the_deploy_role_trusts_only_this_repositorys_jobs_in_the_same_github_en
 
 def test_the_oidc_provider_is_created_only_when_no_existing_one_is_given() -> None:
     # given the raw template (conditions unresolved)
-    template, _ = decode_str(BOOTSTRAP.read_text())
+    template = load_template(BOOTSTRAP)
 
     # when the provider and the role's trusted principal are read
     provider = template["Resources"]["GitHubOidcProvider"]
