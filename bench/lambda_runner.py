@@ -3,6 +3,7 @@
     python -I bench/lambda_runner.py SPEC.json
 
 Standard library only, and only ``time`` before the clock starts, so that the figures belong to the handler.
+The Lambda context is ``local/lambda_context.py``'s, the one every caller of a handler outside Lambda uses.
 SPEC is a JSON object: ``mode``, ``paths`` (put first on sys.path: the function's code directory and its
 layer, as Lambda does), ``handler`` (``module.function``), and per mode:
 
@@ -27,32 +28,35 @@ import time
 
 STARTED = time.perf_counter()
 
+import functools  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 
+REMAINING_MS = 900_000  # Lambda's longest timeout: no benchmark is cut short by the time guard
 
-class LambdaContext:
-    """The context Lambda passes to a handler: the attributes Powertools reads, 15 minutes left."""
 
-    def __init__(self, environ: dict) -> None:
-        name = environ.get("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        self.function_name = name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{environ.get('AWS_REGION', 'eu-west-1')}:123456789012:function:{name}"
-        )
-        self.memory_limit_in_mb = int(environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"))
-        self.aws_request_id = os.urandom(16).hex()
-        self.log_group_name = environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
-        self.log_stream_name = environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + 900
+@functools.cache
+def context_class():
+    """``local/lambda_context.py``'s class, loaded by its path (``-I`` keeps the repository off sys.path).
 
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._deadline - time.monotonic()) * 1000)
+    Loaded after the handler's import (see ``new_context``), so that it never makes those imports look cheaper.
+    """
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "local", "lambda_context.py")
+    spec = importlib.util.spec_from_file_location("lambda_context", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LambdaContext
+
+
+def new_context():
+    """A fresh Lambda context for one invocation of the function whose environment this process has."""
+    return context_class().from_environment(os.environ, remaining_ms=REMAINING_MS)
 
 
 def new_trace() -> None:
@@ -89,9 +93,10 @@ def cold(spec: dict) -> None:
     with open(spec["event"]) as file:
         event = json.load(file)
     handler = load(spec)
+    context = new_context()
     new_trace()
     imported = time.perf_counter()
-    result = handler(event, LambdaContext(dict(os.environ)))
+    result = handler(event, context)
     returned = time.perf_counter()
     timings = result.get("timings") if isinstance(result, dict) else None
     write(
@@ -109,7 +114,7 @@ def serve(spec: dict) -> None:
     for _ in sys.stdin:
         current = fresh(event)
         new_trace()
-        context = LambdaContext(dict(os.environ))
+        context = new_context()
         started = time.perf_counter()
         result = handler(current, context)
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -124,7 +129,7 @@ def compile_cost(spec: dict) -> None:
         event = json.load(file)
     handler = load(spec)
     new_trace()
-    result = handler(event, LambdaContext(dict(os.environ)))
+    result = handler(event, new_context())
     costs: dict = {}
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None) or ""
@@ -147,17 +152,18 @@ def memory(spec: dict) -> None:
         event = json.load(file)
     handler = load(spec)
     imported = memory_now(resource)
+    context = new_context()
     new_trace()
     traced_peak = None
     if spec.get("tracemalloc"):
         import tracemalloc
 
         tracemalloc.start()
-        result = handler(event, LambdaContext(dict(os.environ)))
+        result = handler(event, context)
         traced_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     else:
-        result = handler(event, LambdaContext(dict(os.environ)))
+        result = handler(event, context)
     done = memory_now(resource)
     write(
         spec["out"],

@@ -1,7 +1,8 @@
 """What a benchmarked function talks to, all on 127.0.0.1 in the benchmark's own process.
 
-- S3 and SQS: moto's ``ThreadedMotoServer``, reached over HTTP through ``AWS_ENDPOINT_URL_S3`` /
-  ``AWS_ENDPOINT_URL_SQS``, as a function on Lambda reaches the real services over HTTPS.
+- S3 and SQS: moto's server as the local stack runs it (``local.aws_emulation.MotoServer``), reached over
+  HTTP through ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL_SQS``, as a function on Lambda reaches the real
+  services over HTTPS.
 - Bedrock: the stand-in (``local.bedrock_standin``), through ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``.
 - The X-Ray daemon: a UDP socket that counts the segment documents it receives. On Lambda the daemon
   listens at AWS_XRAY_DAEMON_ADDRESS; here a listener on loopback takes its place, so the traced
@@ -11,18 +12,20 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from local import aws_emulation
+from local.aws_emulation import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoServer, clients
+
 REGION = "eu-west-1"
-FAKE_CREDENTIALS = {  # moto accepts any credentials: these are not secrets
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+FAKE_CREDENTIALS = {  # moto accepts any credentials: these are not secrets. Lambda's are session credentials.
+    "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
+    "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
+    "AWS_SESSION_TOKEN": "test",
 }
 
 
@@ -68,27 +71,13 @@ class XRayListener:
 
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
-    """moto's threaded server on a free loopback port; yields its URL."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access-log line per request
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    _reset_moto(url)  # moto's state is per process: start from nothing, whatever ran before
-    try:
-        yield url
-    finally:
-        _reset_moto(url)  # and free what this benchmark stored (the images)
-        server.stop()
-
-
-def _reset_moto(url: str) -> None:
-    import urllib.request
-
-    with urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=30):
-        pass
+    """moto on a free loopback port, its state emptied before and after (the images); yields its URL."""
+    with MotoServer("127.0.0.1", 0) as server:
+        server.reset()  # moto's state is per process: start from nothing, whatever ran before
+        try:
+            yield server.url
+        finally:
+            server.reset()  # and free what this benchmark stored
 
 
 @dataclass(frozen=True)
@@ -112,20 +101,13 @@ def running_services(latency_ms: int = 0, image_detail: str = "noisy") -> Iterat
         listener.close()
 
 
-def aws_client(service: str, endpoints: Endpoints) -> Any:
-    """A plain boto3 client on moto, for the benchmark's own set-up (buckets, queues)."""
-    import boto3
-
-    return boto3.session.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region_name=REGION,
-    ).client(service, endpoint_url=endpoints.aws_url)  # type: ignore[call-overload]
-
-
 def create_bucket(endpoints: Endpoints, name: str) -> None:
-    aws_client("s3", endpoints).create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    """A plain bucket (no template settings), as the local stack creates its buckets."""
+    s3, _ = clients(endpoints.aws_url, REGION)
+    aws_emulation.create_bucket(s3, name, properties={}, region=REGION)
 
 
 def create_queue(endpoints: Endpoints, name: str) -> str:
-    return str(aws_client("sqs", endpoints).create_queue(QueueName=name)["QueueUrl"])
+    """A plain queue (no template settings), as the local stack creates its queues; its URL."""
+    _, sqs = clients(endpoints.aws_url, REGION)
+    return aws_emulation.create_queue(sqs, name, properties={}, overrides={}).url

@@ -36,6 +36,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
+from local.lambda_context import LambdaContext
+
 MESSAGES = 10
 LATENCY_MS, QUICK_LATENCY_MS = 500, 200
 RUNS, QUICK_RUNS = 5, 3
@@ -217,7 +219,7 @@ def _batch(handler: Callable[..., Any], concurrency: int) -> float:
     event = {"Records": [_record(index) for index in range(MESSAGES)]}
     with contextlib.redirect_stdout(io.StringIO()):  # the EMF metrics lines
         started = time.perf_counter()
-        response = handler(event, _Context())
+        response = handler(event, LambdaContext(function_name="imagegen-bench", region=REGION))
         elapsed_ms = (time.perf_counter() - started) * 1000
     if response["batchItemFailures"]:
         raise RuntimeError(f"the benchmark batch had failures: {response['batchItemFailures']}")
@@ -237,18 +239,6 @@ def _record(index: int) -> dict[str, Any]:
         "eventSourceARN": f"arn:aws:sqs:{REGION}:000000000000:imagegen-bench",
         "awsRegion": REGION,
     }
-
-
-class _Context:
-    """The parts of Lambda's context that the handler and Powertools read; 5 minutes left."""
-
-    function_name = "imagegen-bench"
-    memory_limit_in_mb = 512
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:000000000000:function:imagegen-bench"
-    aws_request_id = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,8 @@ import sys  # noqa: E402
 import threading  # noqa: E402
 from types import FrameType  # noqa: E402
 
-from local.stack import LocalStack, SettingError, StackSettings  # noqa: E402
+from imagegen_core.env_settings import ConfigError  # noqa: E402
+from local.stack import LocalStack, StackSettings  # noqa: E402
 
 
 def main() -> int:
@@ -35,7 +36,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         stack = LocalStack(StackSettings.from_env())
-    except SettingError as exc:
+    except ConfigError as exc:  # a bad LOCAL_* value: the message names the variable
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.containers import Invocation, PoolStoppedError
 
@@ -65,9 +65,24 @@ class HttpRequest:
 
 @dataclass(frozen=True)
 class Route:
-    resource: str
+    resource: str  # as API Gateway names it, with {name} for a path parameter: /jobs/{job_id}
     method: str
     api_key_required: bool
+
+    def parameters(self, path: str) -> dict[str, str] | None:
+        """The path parameters when ``path`` is this route's (each one segment, as API Gateway matches), else None."""
+        wanted, given = self.resource.strip("/").split("/"), path.strip("/").split("/")
+        if len(wanted) != len(given):
+            return None
+        found: dict[str, str] = {}
+        for pattern, segment in zip(wanted, given, strict=True):
+            if pattern.startswith("{") and pattern.endswith("}"):
+                if not segment:
+                    return None
+                found[pattern[1:-1]] = unquote(segment)
+            elif pattern != segment:
+                return None
+        return found
 
 
 @dataclass(frozen=True)
@@ -90,8 +105,9 @@ class ApiDefinition:
         stage_prefix = f"/{self.stage}"
         if path == stage_prefix or path.startswith(stage_prefix + "/"):
             path = path[len(stage_prefix) :] or "/"
-        for route in self.routes:
-            if route.resource == path and route.method in (method, "ANY"):
+        # Literal routes first, as API Gateway prefers /jobs/latest to /jobs/{job_id}.
+        for route in sorted(self.routes, key=lambda route: route.resource.count("{")):
+            if route.method in (method, "ANY") and route.parameters(path) is not None:
                 return route, path
         return None
 
@@ -136,7 +152,7 @@ def build_api_event(
         "multiValueHeaders": multi_headers or None,
         "queryStringParameters": dict(query) or None,
         "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": None,
+        "pathParameters": route.parameters(path) or None,
         "stageVariables": None,
         "requestContext": {
             "resourceId": "local00",

@@ -1,5 +1,9 @@
 """S3 and SQS on 127.0.0.1, emulated by moto's server, with the template's bucket, queue and DLQ.
 
+``MotoServer`` is the one way this repository starts moto as a server: the local stack (``local.stack``)
+and the benchmarks (``bench.services``) both use it. Tests that need no HTTP use moto in-process
+(``mock_aws``) instead.
+
 Why moto in-process rather than a ``moto_server`` subprocess: one process owns all state and stops as
 one (no orphaned server if the launcher dies, no second interpreter to start, no port polling), and
 ``ThreadedMotoServer``'s own pieces are used. Unlike ``ThreadedMotoServer.start()``, which binds inside
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,7 +36,10 @@ BUCKET_SETTINGS = ("BucketEncryption", "PublicAccessBlockConfiguration", "Versio
 
 
 class MotoServer:
-    """moto's WSGI app on a threaded werkzeug server, bound at construction."""
+    """moto's WSGI app on a threaded werkzeug server, bound at construction (port 0: a free port).
+
+    ``with MotoServer(host, port) as server:`` starts it and stops it on exit.
+    """
 
     def __init__(self, host: str, port: int) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -58,6 +66,20 @@ class MotoServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+    def reset(self) -> None:
+        """Forget every bucket, object and queue. moto keeps them per process, not per server: a process that
+        starts several servers one after another (the benchmarks) calls this to start each from nothing."""
+        reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310 - http, our own
+        with urllib.request.urlopen(reset, timeout=30):  # noqa: S310 - our own server on loopback
+            pass
+
+    def __enter__(self) -> MotoServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
 
 @dataclass(frozen=True)

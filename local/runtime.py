@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -21,31 +22,22 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-ACCOUNT_ID = "123456789012"  # moto's default account, so ARNs agree with the emulated queues
+if TYPE_CHECKING:
+    from local.lambda_context import LambdaContext
 
 
-@dataclass
-class LambdaContext:
-    """The context object Lambda passes to a Python handler (the attributes Powertools reads)."""
-
-    function_name: str
-    function_version: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    log_group_name: str
-    log_stream_name: str
-    deadline_ms: int
-    identity: Any = None
-    client_context: Any = None
-    tenant_id: Any = None
-    _clock: Callable[[], float] = field(default=time.time, repr=False)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, self.deadline_ms - int(self._clock() * 1000))
+def lambda_context_class() -> type[LambdaContext]:
+    """``local/lambda_context.py``'s class, loaded by its path: ``-I`` keeps this directory off sys.path."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lambda_context.py")
+    spec = importlib.util.spec_from_file_location("lambda_context", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    context_class: type[LambdaContext] = module.LambdaContext
+    return context_class
 
 
 def load_handler(spec: str) -> Callable[[Any, Any], Any]:
@@ -59,19 +51,10 @@ def load_handler(spec: str) -> Callable[[Any, Any], Any]:
     return handler
 
 
-def context_for(request: dict[str, Any], env: dict[str, str]) -> LambdaContext:
-    name = env.get("AWS_LAMBDA_FUNCTION_NAME", "local")
-    region = env.get("AWS_REGION", "us-east-1")
-    return LambdaContext(
-        function_name=name,
-        function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        invoked_function_arn=f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}",
-        memory_limit_in_mb=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")),
-        aws_request_id=request["request_id"],
-        log_group_name=env.get("AWS_LAMBDA_LOG_GROUP_NAME", f"/aws/lambda/{name}"),
-        log_stream_name=env.get("AWS_LAMBDA_LOG_STREAM_NAME", "local"),
-        deadline_ms=int(request["deadline_ms"]),
-    )
+def context_for(context_class: type[LambdaContext], request: dict[str, Any]) -> LambdaContext:
+    """The context of one request: its id, and the time left until the launcher's deadline (epoch ms)."""
+    remaining_ms = int(request["deadline_ms"]) - int(time.time() * 1000)
+    return context_class.from_environment(os.environ, remaining_ms=remaining_ms, aws_request_id=request["request_id"])
 
 
 def error_answer(exc: BaseException) -> dict[str, Any]:
@@ -86,9 +69,10 @@ def error_answer(exc: BaseException) -> dict[str, Any]:
 
 def serve(handler: Callable[[Any, Any], Any], requests: IO[bytes], answers: IO[bytes]) -> None:
     """One event at a time until stdin closes (the launcher stopped or died)."""
+    context_class = lambda_context_class()
     for line in requests:
         request = json.loads(line)
-        context = context_for(request, dict(os.environ))
+        context = context_for(context_class, request)
         try:
             result = handler(request["event"], context)
             answer = json.dumps({"ok": True, "result": result})

@@ -15,10 +15,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Annotated, Any, ClassVar, Self, TextIO
 
+from pydantic import BeforeValidator
+
+from imagegen_core.env_settings import EnvSettings, between
 from local.api_shim import ApiDefinition, ApiGateway, ApiShim, TokenBucket
 from local.aws_emulation import (
     ACCOUNT_ID,
@@ -32,7 +35,7 @@ from local.aws_emulation import (
     register_queue,
 )
 from local.containers import ContainerPool, FunctionSpec
-from local.intrinsics import Resolver
+from local.intrinsics import Resolver, TemplateError
 from local.resources import ApiThrottle, api_definition, api_throttle, function_spec, resource, sqs_event_source
 from local.sqs_poller import MappingSettings, SqsPoller
 
@@ -45,53 +48,55 @@ ENDPOINTS_FILE = "endpoints.json"
 FUNCTION_ENV_PREFIX = "LOCAL_ENV_"
 
 
-class SettingError(ValueError):
-    """A LOCAL_* variable has a bad value; the message names it."""
+def _on_off(value: Any) -> Any:
+    """A switch's text: on/off, true/false, yes/no, 1/0 (any case)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    if text in ("1", "on", "true", "yes"):
+        return True
+    if text in ("0", "off", "false", "no"):
+        return False
+    raise ValueError("must be on or off")
 
 
-@dataclass(frozen=True)
-class StackSettings:
-    """Everything the local stack can be told, from ``LOCAL_*`` environment variables."""
+Port = Annotated[int, between(0, 65535)]  # 0: a free port, chosen when the server binds
 
-    aws_port: int = 4566
-    bedrock_port: int = 4567
-    api_port: int = 3000
+
+class StackSettings(EnvSettings):
+    """Everything the local stack can be told, from ``LOCAL_*`` environment variables (docs/local-stack.md).
+
+    ``function_env`` is every ``LOCAL_ENV_<NAME>`` variable, as ``<NAME>`` (set in both functions' environment).
+    """
+
+    env_prefix: ClassVar[str] = "LOCAL_"
+    env_names: ClassVar[Mapping[str, str]] = {"template_path": "LOCAL_TEMPLATE"}
+
+    aws_port: Port = 4566
+    bedrock_port: Port = 4567
+    api_port: Port = 3000
     api_key: str = DEFAULT_API_KEY
     region: str = "eu-west-1"  # the region samconfig.toml deploys to
     state_dir: Path = ROOT / ".local"
     template_path: Path = ROOT / "template.yaml"
-    api_concurrency: int = 4
-    worker_concurrency: int | None = None  # None: the template's ScalingConfig.MaximumConcurrency
-    visibility_timeout: int | None = None  # None: batching window + 10 s
-    batching_window: int | None = None  # None: the template's MaximumBatchingWindowInSeconds
+    api_concurrency: Annotated[int, between(1, 64)] = 4
+    worker_concurrency: Annotated[int | None, between(1, 64)] = None  # None: the template's MaximumConcurrency
+    visibility_timeout: Annotated[int | None, between(0, 43200)] = None  # None: batching window + 10 s
+    batching_window: Annotated[int | None, between(0, 300)] = None  # None: the template's batching window
     model_id: str | None = None  # None: the core's default model
-    api_throttle: bool = True
-    function_env: Mapping[str, str] = field(default_factory=dict)
+    api_throttle: Annotated[bool, BeforeValidator(_on_off)] = True
+    function_env: Mapping[str, str] = {}
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> StackSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         env = os.environ if env is None else env
-        defaults = cls()
-        return cls(
-            aws_port=_int(env, "LOCAL_AWS_PORT", defaults.aws_port, 0, 65535),
-            bedrock_port=_int(env, "LOCAL_BEDROCK_PORT", defaults.bedrock_port, 0, 65535),
-            api_port=_int(env, "LOCAL_API_PORT", defaults.api_port, 0, 65535),
-            api_key=env.get("LOCAL_API_KEY", "").strip() or DEFAULT_API_KEY,
-            region=env.get("LOCAL_REGION", "").strip() or defaults.region,
-            state_dir=Path(env.get("LOCAL_STATE_DIR", "").strip() or defaults.state_dir),
-            template_path=Path(env.get("LOCAL_TEMPLATE", "").strip() or defaults.template_path),
-            api_concurrency=_int(env, "LOCAL_API_CONCURRENCY", defaults.api_concurrency, 1, 64),
-            worker_concurrency=_optional_int(env, "LOCAL_WORKER_CONCURRENCY", 1, 64),
-            visibility_timeout=_optional_int(env, "LOCAL_VISIBILITY_TIMEOUT", 0, 43200),
-            batching_window=_optional_int(env, "LOCAL_BATCHING_WINDOW", 0, 300),
-            model_id=env.get("LOCAL_MODEL_ID", "").strip() or None,
-            api_throttle=_switch(env, "LOCAL_API_THROTTLE", default=True),
-            function_env={
-                name[len(FUNCTION_ENV_PREFIX) :]: value
-                for name, value in env.items()
-                if name.startswith(FUNCTION_ENV_PREFIX) and len(name) > len(FUNCTION_ENV_PREFIX)
-            },
-        )
+        function_env = {
+            name[len(FUNCTION_ENV_PREFIX) :]: value
+            for name, value in env.items()
+            if name.startswith(FUNCTION_ENV_PREFIX) and len(name) > len(FUNCTION_ENV_PREFIX)
+        }
+        overrides.setdefault("function_env", function_env)
+        return super().from_env(env, **overrides)
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ class QueueNumbers:
         queue, dlq, event = settings[QUEUE_ID], settings[DLQ_ID], settings["SqsEvent"]
         max_receive_count = queue["maxReceiveCount"]
         if max_receive_count is None:
-            raise SettingError(f"{QUEUE_ID} has no RedrivePolicy in the template; the local stack needs one")
+            raise TemplateError(f"{QUEUE_ID} has no RedrivePolicy in the template; the local stack needs one")
         return cls(
             visibility_timeout_seconds=int(queue["VisibilityTimeout"] or 0),
             retention_seconds=int(queue["MessageRetentionPeriod"] or 0),
@@ -444,32 +449,3 @@ def _core_default_model() -> str:
     from imagegen_core.catalog import DEFAULT_MODEL_ID
 
     return DEFAULT_MODEL_ID
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    value = _optional_int(env, name, low, high)
-    return default if value is None else value
-
-
-def _optional_int(env: Mapping[str, str], name: str, low: int, high: int) -> int | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingError(f"{name}={raw!r} is not an integer") from None
-    if not low <= value <= high:
-        raise SettingError(f"{name}={raw!r} must be between {low} and {high}")
-    return value
-
-
-def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "on", "true", "yes"):
-        return True
-    if raw in ("0", "off", "false", "no"):
-        return False
-    raise SettingError(f"{name}={raw!r} must be on or off")

@@ -1,13 +1,13 @@
-"""Fixtures shared by every test: a clean AWS-less environment, moto, the Bedrock stand-in, events."""
+"""Fixtures shared by every test: a clean AWS-less environment, moto, the Bedrock stand-in, a Lambda context.
+
+Plain helpers (events, PNGs, S3 keys, waiting) are in tests/helpers.py.
+"""
 
 from __future__ import annotations
 
 import io
-import json
 import os
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,11 @@ from imagegen_core.observability import logger, metrics
 from imagegen_core.service import reset_default_service
 from local.bedrock_standin import BedrockStandin, StandinSettings
 from local.intrinsics import Resolver
+from local.lambda_context import LambdaContext
 from local.resources import create_table
 from local.template import load_template
+from tests.helpers import BUCKET, JOBS_TABLE, REGION
 
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
-BUCKET = "imagegen-test-bucket"
-JOBS_TABLE = "imagegen-test-jobs"
-REGION = "eu-west-1"
 # A date when Titan Image Generator (end of life 2026-06-30) and Nova Canvas (2026-09-30) still answered.
 BEFORE_AMAZON_EOL = date(2026, 6, 1)
 
@@ -38,33 +35,6 @@ BEFORE_AMAZON_EOL = date(2026, 6, 1)
 settings.register_profile("bounded", max_examples=100, deadline=None, print_blob=True)
 settings.register_profile("deep", max_examples=3000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bounded"))
-
-
-@dataclass
-class LambdaContext:
-    """The parts of Lambda's context object that Powertools and our handlers read."""
-
-    function_name: str = "imagegen-test"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:000000000000:function:imagegen-test"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-    remaining_ms: int = 300_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
-def load_event(name: str) -> dict[str, Any]:
-    """An event from events/ (the same files `sam local invoke -e` uses)."""
-    return json.loads((EVENTS / f"{name}.json").read_text())
-
-
-def api_event(body: Any, *, raw: str | None = None, request_id: str | None = None) -> dict[str, Any]:
-    """The API event of events/api_generate_image.json with another body and a fresh request id."""
-    event = load_event("api_generate_image")
-    event["body"] = raw if raw is not None else json.dumps(body)
-    event["requestContext"]["requestId"] = request_id or str(uuid.uuid4())
-    return event
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +130,8 @@ def _jobs_table_properties() -> dict[str, Any]:
 
 @pytest.fixture
 def lambda_context() -> LambdaContext:
-    return LambdaContext()
+    """A fresh invocation's context (local.lambda_context: the one the local stack and the benchmarks use)."""
+    return LambdaContext(function_name="imagegen-test", region=REGION)
 
 
 @pytest.fixture
@@ -171,3 +142,10 @@ def logs() -> Iterator[io.StringIO]:
     previous = handler.setStream(buffer)  # type: ignore[attr-defined]
     yield buffer
     handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def empty_working_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An empty working directory (no .local/endpoints.json for the CLI to find); clean_environment has already
+    cleared our variables and set fake credentials and the region."""
+    monkeypatch.chdir(tmp_path)

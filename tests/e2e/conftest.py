@@ -15,7 +15,7 @@ Fixtures (a stable API: the CLI tests in tests/e2e/ use them too):
 - ``local_stack_log``: the path of the stack's combined stdout/stderr (handler logs included).
 - ``aws_clients``: ``(s3, sqs)`` boto3 clients on the stack's moto endpoint with its fake credentials.
 - ``start_local_stack(tmp_path, **env)`` / ``stop_local_stack(stack, signal)``: a stack of your own (e.g. to
-  test Ctrl-C); ``wait_until(condition, timeout, what)``: wait on a condition without fixed sleeps.
+  test Ctrl-C). Waiting on a condition: ``tests.helpers.wait_until``.
 """
 
 from __future__ import annotations
@@ -26,15 +26,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, wait_until
+
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 TEST_KNOBS = {
@@ -45,7 +46,6 @@ TEST_KNOBS = {
     "LOCAL_VISIBILITY_TIMEOUT": "2",
     "LOCAL_API_THROTTLE": "off",
 }
-T = TypeVar("T")
 
 
 @dataclass
@@ -58,18 +58,6 @@ class RunningStack:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
-
-
-def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
-    """The first truthy value of ``condition()``, polled until ``timeout`` s; fails saying ``what`` was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)  # a poll interval, not a fixed wait: the deadline bounds the whole wait
 
 
 def stack_environment(state_dir: Path, **env: str) -> dict[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,11 +18,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import wait_until
+from tests.helpers import png_size, wait_until
 
 pytestmark = pytest.mark.e2e
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SUBMIT_COUNT = 25
 
 
@@ -61,15 +59,6 @@ def cli(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     (workdir / ".local").mkdir()
     (workdir / ".local" / "endpoints.json").write_text(json.dumps(local_stack))
     return Cli(workdir, local_stack)
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """Width and height from the IHDR chunk, which a valid PNG has right after its signature."""
-    assert data[:8] == PNG_SIGNATURE, "not a PNG signature"
-    length, kind = struct.unpack(">I4s", data[8:16])
-    assert (kind, length) == (b"IHDR", 13), "the first chunk is not IHDR"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
 
 
 def test_generate_downloads_a_valid_png_of_the_requested_size(cli: Cli, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import struct
 import urllib.error
 import urllib.request
 import uuid
@@ -15,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import start_local_stack, stop_local_stack, wait_until
+from tests.e2e.conftest import start_local_stack, stop_local_stack
+from tests.helpers import keys_under, png_size, wait_until
 
 pytestmark = pytest.mark.e2e
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
@@ -35,17 +33,6 @@ def generate(stack: dict[str, Any], payload: Any, *, key: str | None = None, url
     headers = {"Content-Type": "application/json", "x-api-key": key if key is not None else stack["api_key"]}
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return post(url or stack["api_url"], body, headers)
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data.startswith(PNG_SIGNATURE)
-    assert data[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-def keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
-    return [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
 
 
 def dead_letter(sqs: Any, dlq_url: str, body: str) -> dict[str, Any] | None:

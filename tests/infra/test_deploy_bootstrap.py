@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from cfnlint.decode import decode_str
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from local.intrinsics import Resolver
+from local.template import load_template
 from tests.infra.cfn import render, translate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,8 +101,7 @@ NO_VALUE = object()
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def bootstrap(request: pytest.FixtureRequest) -> dict[str, Any]:
-    template, problems = decode_str(BOOTSTRAP.read_text())
-    assert not problems, problems
+    template = load_template(BOOTSTRAP)  # cfn-lint's own reading of it is checked below
     return {"environment": request.param, **resolve(template, request.param)}
 
 
@@ -199,7 +198,7 @@ def test_the_deploy_role_trusts_only_this_repositorys_jobs_in_the_same_github_en
 
 def test_the_oidc_provider_is_created_only_when_no_existing_one_is_given() -> None:
     # given the raw template (conditions unresolved)
-    template, _ = decode_str(BOOTSTRAP.read_text())
+    template = load_template(BOOTSTRAP)
 
     # when the provider and the role's trusted principal are read
     provider = template["Resources"]["GitHubOidcProvider"]
@@ -527,7 +526,7 @@ def test_the_boundary_allows_everything_template_yamls_roles_grant(environment: 
     # given the boundary, and the roles of template.yaml deployed as that environment's stack
     if not APP_TEMPLATE.exists():
         pytest.skip("template.yaml is not there yet")
-    template, _ = decode_str(BOOTSTRAP.read_text())
+    template = load_template(BOOTSTRAP)
     boundary = statements(
         resolve(template, environment, existing_bucket)["Resources"]["FunctionsPermissionsBoundary"]["Properties"][
             "PolicyDocument"
@@ -570,7 +569,7 @@ def test_template_yamls_roles_carry_the_boundary_when_it_is_named() -> None:
 @pytest.mark.parametrize("name", [*EXEC_POLICIES, "FunctionsPermissionsBoundary"])
 def test_each_managed_policy_stays_under_iams_size_limit(name: str) -> None:
     # given the managed policy rendered for the longer environment name and an existing bucket
-    template, _ = decode_str(BOOTSTRAP.read_text())
+    template = load_template(BOOTSTRAP)
     document = resolve(template, "prod", "a" * 63)["Resources"][name]["Properties"]["PolicyDocument"]
 
     # when it is measured as IAM does (without whitespace)

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import REGION
+from tests.helpers import REGION
 
 
 @pytest.fixture

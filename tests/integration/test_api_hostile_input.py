@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from generate_image.app import lambda_handler
 from local.bedrock_standin import BedrockStandin
-from tests.conftest import BUCKET, LambdaContext, api_event
+from local.lambda_context import LambdaContext
+from tests.helpers import BUCKET, api_event
 
 # Prompts the stand-in treats specially (filters, faults): the properties are about callers, not those knobs.
 STANDIN_WORDS = ("forbidden", "unsafe", "throttle-me", "timeout-me", "outage-me", "corrupt-me", "not-png", "fewer-me")

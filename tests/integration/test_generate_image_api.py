@@ -14,7 +14,8 @@ import pytest
 
 from generate_image.app import lambda_handler
 from local.bedrock_standin import BedrockStandin
-from tests.conftest import BUCKET, LambdaContext, api_event, load_event
+from local.lambda_context import LambdaContext
+from tests.helpers import BUCKET, api_event, load_event
 
 Response = dict[str, Any]
 

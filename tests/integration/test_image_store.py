@@ -9,8 +9,7 @@ from botocore.exceptions import ClientError
 
 from imagegen_core.errors import StorageError
 from imagegen_core.storage import ImageStore
-from tests.conftest import BUCKET
-from tests.unit.test_storage import tiny_png
+from tests.helpers import BUCKET, tiny_png
 
 
 def store_on(s3: Any) -> ImageStore:

@@ -22,10 +22,10 @@ from imagegen_core.observability import logger
 from imagegen_core.queue_messages import derived_seed
 from imagegen_core.service import default_service
 from local.bedrock_standin import BedrockStandin
+from local.lambda_context import LambdaContext
 from sqs_worker.app import lambda_handler
-from tests.conftest import BUCKET, REGION, LambdaContext, load_event
+from tests.helpers import BUCKET, PNG_SIGNATURE, REGION, keys_under, load_event
 
-PNG = b"\x89PNG\r\n\x1a\n"
 MIXED = {
     "good": "7c9b3d52-4a1e-4f3c-9a55-0d2f1e6b8a01",
     "invalid": "7c9b3d52-4a1e-4f3c-9a55-0d2f1e6b8a02",
@@ -49,10 +49,6 @@ def sqs_event(*bodies: str, ids: list[str] | None = None) -> dict[str, Any]:
 
 def failures(response: dict[str, Any]) -> list[str]:
     return [item["itemIdentifier"] for item in response["batchItemFailures"]]
-
-
-def keys_under(s3: Any, prefix: str) -> list[str]:
-    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []))
 
 
 def dead_letters(url: str) -> list[dict[str, Any]]:
@@ -135,9 +131,9 @@ def test_a_plain_text_message_is_the_prompt_and_its_png_lands_under_the_message_
     assert response == {"batchItemFailures": []}
     seed = derived_seed(message_id, 4_294_967_295)  # Stable Image Core's seed range
     key = f"team-a/sqs/{message_id}/0-seed-{seed}.png"
-    assert keys_under(aws, f"team-a/sqs/{message_id}/") == [key]
+    assert keys_under(aws, BUCKET, f"team-a/sqs/{message_id}/") == [key]
     stored = aws.get_object(Bucket=BUCKET, Key=key)
-    assert stored["Body"].read().startswith(PNG)
+    assert stored["Body"].read().startswith(PNG_SIGNATURE)
     assert stored["Metadata"]["request-id"] == message_id
     # and Bedrock was asked for the body's text with the default parameters
     [call] = standin.calls
@@ -162,7 +158,7 @@ def test_a_json_message_carries_the_fields_of_the_http_request(
 
     # then the image is stored with the message's own seed and size
     assert response == {"batchItemFailures": []}
-    assert keys_under(aws, f"team-a/sqs/{message_id}/") == [f"team-a/sqs/{message_id}/0-seed-42.png"]
+    assert keys_under(aws, BUCKET, f"team-a/sqs/{message_id}/") == [f"team-a/sqs/{message_id}/0-seed-42.png"]
     head = aws.head_object(Bucket=BUCKET, Key=f"team-a/sqs/{message_id}/0-seed-42.png")
     assert (head["Metadata"]["width"], head["Metadata"]["height"]) == ("832", "1216")
     [call] = standin.calls
@@ -185,7 +181,7 @@ def test_a_mixed_batch_retries_the_throttled_message_and_dead_letters_the_hopele
     # then only the throttled message goes back to the queue
     assert failures(response) == [MIXED["throttled"]]
     # and the good one is stored
-    assert len(keys_under(aws, f"team-a/sqs/{MIXED['good']}/")) == 1
+    assert len(keys_under(aws, BUCKET, f"team-a/sqs/{MIXED['good']}/")) == 1
     # and exactly the three hopeless ones are in the DLQ, with their original body and the reason
     letters = {letter["attributes"]["original_message_id"]: letter for letter in dead_letters(dlq)}
     assert set(letters) == {MIXED["invalid"], MIXED["broken_json"], MIXED["filtered"]}
@@ -205,7 +201,7 @@ def test_a_mixed_batch_retries_the_throttled_message_and_dead_letters_the_hopele
     assert "content filter" in letters[MIXED["filtered"]]["attributes"]["error_message"]
     # and nothing was stored for any failed message
     for name in ("invalid", "broken_json", "filtered", "throttled"):
-        assert keys_under(aws, f"team-a/sqs/{MIXED[name]}/") == []
+        assert keys_under(aws, BUCKET, f"team-a/sqs/{MIXED[name]}/") == []
 
 
 def test_a_model_past_its_end_of_life_dead_letters_the_message_as_a_model_error(
@@ -259,7 +255,7 @@ def test_an_outage_or_an_answer_that_is_not_an_image_is_retried_never_dead_lette
 
     # then only that message goes back to SQS, nothing is stored for it, and the DLQ stays empty
     assert failures(response) == [event["Records"][0]["messageId"]]
-    assert keys_under(aws, f"team-a/sqs/{event['Records'][0]['messageId']}/") == []
+    assert keys_under(aws, BUCKET, f"team-a/sqs/{event['Records'][0]['messageId']}/") == []
     assert dead_letters(dlq) == []
 
 
@@ -274,7 +270,7 @@ def test_fewer_images_than_asked_are_retried_and_none_is_kept(
 
     # then it is retried, and the one image that came was not written
     assert failures(response) == [event["Records"][0]["messageId"]]
-    assert keys_under(aws, f"team-a/sqs/{event['Records'][0]['messageId']}/") == []
+    assert keys_under(aws, BUCKET, f"team-a/sqs/{event['Records'][0]['messageId']}/") == []
     assert dead_letters(dlq) == []
 
 
@@ -443,7 +439,7 @@ def test_a_duplicate_delivery_calls_bedrock_once_and_stores_one_object(
     event = load_event("sqs_plain_text")
     message_id = event["Records"][0]["messageId"]
     lambda_handler(event, lambda_context)
-    stored = keys_under(aws, f"team-a/sqs/{message_id}/")
+    stored = keys_under(aws, BUCKET, f"team-a/sqs/{message_id}/")
 
     # when SQS delivers it again
     redelivered = copy.deepcopy(event)
@@ -453,7 +449,7 @@ def test_a_duplicate_delivery_calls_bedrock_once_and_stores_one_object(
     # then it is acknowledged without a second Bedrock call or a second object
     assert response == {"batchItemFailures": []}
     assert len(standin.calls) == 1
-    assert keys_under(aws, f"team-a/sqs/{message_id}/") == stored
+    assert keys_under(aws, BUCKET, f"team-a/sqs/{message_id}/") == stored
     assert len(stored) == 1
 
 
@@ -474,7 +470,7 @@ def test_a_partly_written_message_completes_only_the_missing_image(
     # then the second image is back and the first was not written again
     assert response == {"batchItemFailures": []}
     assert len(standin.calls) == 2
-    assert aws.get_object(Bucket=BUCKET, Key=second)["Body"].read().startswith(PNG)
+    assert aws.get_object(Bucket=BUCKET, Key=second)["Body"].read().startswith(PNG_SIGNATURE)
     assert aws.get_object(Bucket=BUCKET, Key=first)["Body"].read() == b"the first image, untouched"
 
 
@@ -494,18 +490,18 @@ def test_with_too_little_time_left_no_message_is_started_and_all_are_handed_back
     # and untouched: no Bedrock call, not even the invalid message dead-lettered
     assert standin.calls == []
     assert dead_letters(dlq) == []
-    assert keys_under(aws, "team-a/") == []
+    assert keys_under(aws, BUCKET, "team-a/") == []
 
 
-@dataclass
 class TimedByBedrock(LambdaContext):
     """A Lambda context whose time runs short once Bedrock has answered a first call."""
 
-    standin: BedrockStandin | None = None
-    later_ms: int = 1_000
+    def __init__(self, *, remaining_ms: int, standin: BedrockStandin, later_ms: int) -> None:
+        super().__init__(remaining_ms=remaining_ms)
+        self.standin = standin
+        self.later_ms = later_ms
 
     def get_remaining_time_in_millis(self) -> int:
-        assert self.standin is not None
         return self.remaining_ms if not self.standin.calls else self.later_ms
 
 
@@ -525,7 +521,7 @@ def test_messages_start_while_time_remains_and_the_rest_are_handed_back(
     ids = [record["messageId"] for record in event["Records"]]
     assert failures(response) == ids[1:]
     assert len(standin.calls) == 1
-    assert len(keys_under(aws, f"team-a/sqs/{ids[0]}/")) == 1
+    assert len(keys_under(aws, BUCKET, f"team-a/sqs/{ids[0]}/")) == 1
 
 
 # --- concurrency -----------------------------------------------------------------------------------
@@ -546,7 +542,7 @@ def test_the_messages_of_a_batch_call_bedrock_together_up_to_worker_concurrency(
     assert response == {"batchItemFailures": []}
     assert len(standin.calls) == 8
     assert in_flight.peak_calls == 4
-    assert len(keys_under(aws, "team-a/sqs/")) == 8
+    assert len(keys_under(aws, BUCKET, "team-a/sqs/")) == 8
 
 
 def test_a_full_batch_of_ten_runs_all_at_once_by_default(
@@ -579,6 +575,6 @@ def test_the_images_in_flight_never_exceed_max_images_in_flight(
 
     # then every image is stored, two messages ran together, and never more than 4 images were in flight
     assert response == {"batchItemFailures": []}
-    assert len(keys_under(aws, "team-a/sqs/")) == 8
+    assert len(keys_under(aws, BUCKET, "team-a/sqs/")) == 8
     assert in_flight.peak_calls == 2
     assert in_flight.peak_images == 4

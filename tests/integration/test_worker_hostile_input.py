@@ -14,10 +14,11 @@ from imagegen_core.errors import ImageGenError
 from imagegen_core.models import SEED_MAX
 from imagegen_core.queue_messages import request_for
 from local.bedrock_standin import BedrockStandin
+from local.lambda_context import LambdaContext
 from sqs_worker.app import lambda_handler
-from tests.conftest import LambdaContext
+from tests.helpers import BUCKET, keys_under
 from tests.integration.test_api_hostile_input import JSON_VALUES, REQUESTS, STANDIN_WORDS
-from tests.integration.test_sqs_worker import dead_letters, keys_under, sqs_event
+from tests.integration.test_sqs_worker import dead_letters, sqs_event
 
 PROPERTY = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 BODIES = (
@@ -61,7 +62,7 @@ def test_any_message_is_stored_or_dead_lettered_with_its_reason_never_left_to_ch
 
     # then it is acknowledged: either its image is stored, or it is in the DLQ with a code and a reason
     assert response == {"batchItemFailures": []}
-    stored = keys_under(aws, f"team-a/sqs/{message_id}/")
+    stored = keys_under(aws, BUCKET, f"team-a/sqs/{message_id}/")
     letters = [letter for letter in dead_letters(dlq) if letter["attributes"]["original_message_id"] == message_id]
     if message_id in dead_before or letters:
         assert not stored

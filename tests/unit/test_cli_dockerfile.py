@@ -48,7 +48,7 @@ def hadolint() -> str | None:
     return str(beside_python) if beside_python.exists() else shutil.which("hadolint")
 
 
-@pytest.mark.skipif(hadolint() is None, reason="hadolint is not installed (pip install -r requirements-dev.txt)")
+@pytest.mark.skipif(hadolint() is None, reason="hadolint is not installed (make venv installs it)")
 def test_hadolint_finds_nothing_to_complain_about() -> None:
     # when
     done = subprocess.run([str(hadolint()), str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False)

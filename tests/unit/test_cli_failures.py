@@ -21,7 +21,7 @@ from moto import mock_aws
 
 from imagegen_cli import api, generate
 from imagegen_cli.main import main
-from tests.conftest import REGION
+from tests.helpers import REGION
 from tests.unit.cli_http import CannedServer, success_body, tiny_png
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,10 +12,7 @@ import pytest
 from imagegen_cli.generation_options import request_fields
 from imagegen_cli.main import build_parser, default_to_submit, main
 
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("empty_working_directory")  # no .local/endpoints.json to find
 
 
 @pytest.mark.parametrize(

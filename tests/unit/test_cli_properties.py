@@ -26,7 +26,7 @@ from imagegen_cli.console import one_line
 from imagegen_cli.main import main
 from imagegen_cli.output import OutputFolder, safe_file_name
 from imagegen_cli.urls import url_problem
-from tests.conftest import REGION
+from tests.helpers import REGION
 from tests.unit.cli_http import CannedServer, running_server, success_body, tiny_png
 
 # What generated input may end in: 1 (a bug) and 130 (Ctrl-C) must never come out of it.

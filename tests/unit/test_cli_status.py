@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,16 +14,11 @@ from moto import mock_aws
 
 from imagegen_cli.main import main
 from imagegen_cli.status import newest_images
-from tests.conftest import REGION
+from tests.helpers import REGION
+
+pytestmark = pytest.mark.usefixtures("empty_working_directory")  # no .local/endpoints.json to find
 
 BUCKET = "imagegen-status-test"
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables and
-    sets fake credentials and the region."""
-    monkeypatch.chdir(tmp_path)
 
 
 @dataclass

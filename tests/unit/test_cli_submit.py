@@ -14,14 +14,9 @@ from moto import mock_aws
 
 from imagegen_cli.main import main
 from imagegen_cli.submit import PromptLine, message_body, read_prompt_lines, submit_lines
-from tests.conftest import REGION
+from tests.helpers import REGION
 
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables and
-    sets fake credentials and the region."""
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("empty_working_directory")  # no .local/endpoints.json to find
 
 
 @pytest.fixture

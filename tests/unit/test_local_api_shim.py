@@ -23,7 +23,7 @@ from local.containers import Invocation
 from local.intrinsics import Resolver
 from local.resources import api_definition, api_throttle
 from local.template import load_template
-from tests.conftest import load_event
+from tests.helpers import load_event
 
 KEY = "local-dev-api-key"
 NOW = datetime(2026, 11, 22, 10, 15, 30, tzinfo=UTC)
@@ -139,10 +139,43 @@ def test_a_request_without_a_body_has_a_null_body() -> None:
     assert event["body"] is None
 
 
-def test_the_template_declares_post_generate_image_with_an_api_key_on_stage_v1(api: ApiDefinition) -> None:
+def test_the_template_declares_its_routes_with_an_api_key_on_stage_v1(api: ApiDefinition) -> None:
     # then
     assert api.stage == "v1"
-    assert api.routes == (Route("/generate-image", "POST", api_key_required=True),)
+    assert set(api.routes) == {
+        Route("/generate-image", "POST", api_key_required=True),
+        Route("/jobs", "POST", api_key_required=True),
+        Route("/jobs", "GET", api_key_required=True),
+        Route("/jobs/{job_id}", "GET", api_key_required=True),
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "resource", "parameters"),
+    [
+        ("GET", "/jobs/abc-123", "/jobs/{job_id}", {"job_id": "abc-123"}),
+        ("GET", "/v1/jobs/abc-123", "/jobs/{job_id}", {"job_id": "abc-123"}),
+        ("GET", "/jobs/a%20b", "/jobs/{job_id}", {"job_id": "a b"}),
+        ("GET", "/jobs", "/jobs", {}),
+        ("POST", "/jobs", "/jobs", {}),
+    ],
+)
+def test_a_path_parameter_is_one_segment_of_the_path(
+    api: ApiDefinition, method: str, path: str, resource: str, parameters: dict[str, str]
+) -> None:
+    # when
+    matched = api.match(method, path)
+
+    # then
+    assert matched is not None
+    route, stageless = matched
+    assert route.resource == resource
+    assert route.parameters(stageless) == parameters
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/jobs/a/b"), ("GET", "/job"), ("DELETE", "/jobs/x")])
+def test_other_paths_and_methods_are_no_route(api: ApiDefinition, method: str, path: str) -> None:
+    assert api.match(method, path) is None
 
 
 @pytest.mark.parametrize("path", ["/generate-image", "/v1/generate-image"])
@@ -151,7 +184,7 @@ def test_the_route_is_found_with_or_without_the_stage(api: ApiDefinition, path: 
     matched = api.match("POST", path)
 
     # then
-    assert matched == (api.routes[0], "/generate-image")
+    assert matched == (Route("/generate-image", "POST", api_key_required=True), "/generate-image")
 
 
 @pytest.mark.parametrize(

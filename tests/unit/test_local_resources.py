@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from imagegen_core.env_settings import ConfigError
 from local.intrinsics import Resolver, TemplateError
 from local.resources import function_properties, function_spec, queue_attributes, sqs_event_source
 from local.stack import (
@@ -15,7 +16,6 @@ from local.stack import (
     ROOT,
     STACK_NAME,
     WORKER_FUNCTION,
-    SettingError,
     StackSettings,
     _core_default_model,
 )
@@ -162,7 +162,7 @@ def test_settings_come_from_local_variables() -> None:
 )
 def test_a_bad_setting_is_an_error_naming_the_variable(name: str, value: str) -> None:
     # then
-    with pytest.raises(SettingError, match=name):
+    with pytest.raises(ConfigError, match=name):
         StackSettings.from_env({name: value})
 
 

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from local.containers import Invocation
 from local.sqs_poller import MappingSettings, SqsPoller, build_sqs_record, failed_message_ids
-from tests.conftest import REGION, load_event
+from tests.helpers import REGION, load_event
 
 QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:imagegen-local-images"
 

@@ -1,21 +1,10 @@
 from __future__ import annotations
 
-import struct
-import zlib
-
 import pytest
 
 from imagegen_core.errors import ModelError
 from imagegen_core.storage import ImageStore, StoredImage, png_size
-
-
-def tiny_png(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    raw = b"".join(b"\x00" + b"\x00" * width * 3 for _ in range(height))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+from tests.helpers import tiny_png
 
 
 def test_keys_live_under_the_prefix_and_name_the_index_and_the_seed() -> None:
