@@ -19,6 +19,7 @@ from imagegen_core.clients import reset_clients
 from imagegen_core.observability import logger, metrics
 from imagegen_core.service import reset_default_service
 from local.bedrock_standin import BedrockStandin, StandinSettings
+from tests.standin_requests import DEPLOYER
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -105,6 +106,14 @@ def standin(standin_server: BedrockStandin, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 TITAN = "amazon.titan-image-generator-v1"
+
+
+@pytest.fixture
+def fresh_account(standin: BedrockStandin) -> BedrockStandin:
+    """The stand-in as a fresh AWS account: no Marketplace model (Stability's) subscribed yet, and only the access
+    key id ``tests.standin_requests.DEPLOYER`` may subscribe (docs/bedrock-standin.md, Model access)."""
+    standin.configure(marketplace_unsubscribed=True, marketplace_subscribers=[DEPLOYER])
+    return standin
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from local.bedrock_standin import BedrockStandin
 from tests.standin_requests import (
     AMAZON_REGION,
     CORE,
+    DEPLOYER,
+    FUNCTION,
     INPAINT,
     INPAINT_PROFILE,
     INVALID_MODEL,
@@ -29,16 +31,6 @@ from tests.standin_requests import (
     stability,
     titan,
 )
-
-DEPLOYER = "AKIADEPLOYER"  # an access key id the knob says holds aws-marketplace:Subscribe
-FUNCTION = "AKIAFUNCTIONROLE"  # one that does not, like the functions' roles
-
-
-@pytest.fixture
-def fresh_account(standin: BedrockStandin) -> BedrockStandin:
-    """The stand-in as a fresh account: no Marketplace model subscribed yet; only DEPLOYER may subscribe."""
-    standin.configure(marketplace_unsubscribed=True, marketplace_subscribers=[DEPLOYER])
-    return standin
 
 
 def availability(model_id: str, region: str = STABILITY_REGION, access_key: str = FUNCTION) -> dict[str, Any]:
