@@ -57,6 +57,12 @@ def lines(report: Report) -> list[str]:
     return [line.strip() for line in report.out.splitlines()]
 
 
+def failed_check(report: Report) -> str:
+    """The report's FAIL line, after checking that the preflight exited as a failed check (6)."""
+    assert report.code == ExitCode.CHECK_FAILED, report.out + report.err
+    return next(line for line in lines(report) if line.startswith("FAIL"))
+
+
 def as_key(monkeypatch: pytest.MonkeyPatch, access_key: str) -> None:
     """Sign the next calls with this access key id (the stand-in's notion of who asks)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
@@ -127,8 +133,7 @@ def test_a_model_the_region_does_not_offer_fails_at_offered_in_region_with_a_fix
     report = run("--model-id", model_id, "--bedrock-region", region)
 
     # then
-    assert report.code == ExitCode.CHECK_FAILED
-    failed = next(line for line in lines(report) if line.startswith("FAIL"))
+    failed = failed_check(report)
     assert failed == (
         f"FAIL offered in region: Bedrock in {region} does not offer {model_id} "
         "(ValidationException: The provided model identifier is invalid.)"
@@ -193,8 +198,7 @@ def test_an_unknown_inference_profile_fails_at_offered_in_region(
     report = run("--model-id", model_id, "--bedrock-region", region)
 
     # then
-    assert report.code == ExitCode.CHECK_FAILED
-    failed = next(line for line in lines(report) if line.startswith("FAIL"))
+    failed = failed_check(report)
     assert failed.startswith("FAIL offered in region: ")
     assert reason in failed
 
