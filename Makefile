@@ -95,8 +95,8 @@ deploy: build ## sam deploy to the default (dev) environment; first time: make d
 deploy-prod: build ## sam deploy to the prod environment
 	$(TOOLS)/bin/sam deploy --config-env prod $(ARGS)
 
-preflight: $(STAMP) ## is ENV's model offered, ACTIVE and usable in its region? (MODEL_ID=, BEDROCK_REGION=, CANARY=1)
-	$(VENV)/bin/imagegen preflight --config-env $(ENV) $(if $(CANARY),--canary) $(ARGS)
+preflight: $(STAMP) ## is ENV's model offered, ACTIVE and usable in its region? (MODEL_ID=, BEDROCK_REGION=, CANARY=1, LOCAL=1)
+	$(VENV)/bin/imagegen preflight --config-env $(ENV) $(if $(CANARY),--canary) $(if $(LOCAL),--local) $(ARGS)
 
 smoke: $(STAMP) ## one HTTP and one queued generation against `make local`, or STACK=name REGION=region deployed
 	$(VENV)/bin/imagegen smoke $(if $(filter command line environment,$(origin STACK)),--stack $(STACK) --region $(REGION)) $(ARGS)

@@ -23,6 +23,8 @@ Status = Literal["ACTIVE", "LEGACY", "END_OF_LIFE"]
 
 ACCOUNT_ID = "123456789012"  # moto's documented fake account: inference-profile ARNs need one
 _US = frozenset({"us-east-1", "us-east-2", "us-west-2"})
+# Providers whose Bedrock models need no AWS Marketplace subscription (of those in this catalog).
+_NOT_ON_MARKETPLACE = frozenset({"Amazon"})
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ class ModelSpec:
     @property
     def inference_types(self) -> tuple[str, ...]:
         return ("INFERENCE_PROFILE",) if self.profile_only else ("ON_DEMAND",)
+
+    @property
+    def on_marketplace(self) -> bool:
+        """Sold through AWS Marketplace: every third-party model is; Amazon's own are not (docs/bedrock-standin.md)."""
+        return self.provider not in _NOT_ON_MARKETPLACE
 
     def arn(self, region: str) -> str:
         return f"arn:aws:bedrock:{region}::foundation-model/{self.model_id}"

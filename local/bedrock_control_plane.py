@@ -1,21 +1,25 @@
-"""The stand-in's Bedrock control plane: GetFoundationModel, ListFoundationModels and the inference profiles.
+"""The stand-in's Bedrock control plane: the foundation models, the inference profiles, and model access.
 
 It answers from the stand-in's own catalog (:mod:`local.bedrock_catalog`), for the caller's region and the
 stand-in's date, in the shapes of botocore's ``bedrock`` service model (rest-json, ``GET /foundation-models``...).
 A model past its end of life is gone from the lists and unknown to GetFoundationModel, as a model never offered
-in that region is. Pure functions: :mod:`local.bedrock_standin` puts them on the wire.
+in that region is. Model access (GetFoundationModelAvailability, the AWS Marketplace agreements) follows the
+account's state (:mod:`local.bedrock_account`). Pure functions: :mod:`local.bedrock_standin` puts them on the
+wire, and records the agreement a successful CreateFoundationModelAgreement makes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import unquote
 
+from local.bedrock_account import Account, availability, offer_token, offers, subscribe_denied
 from local.bedrock_catalog import (
+    INVALID_MODEL,
     MODELS,
     PROFILES,
     CatalogError,
@@ -33,44 +37,57 @@ _FILTERS: dict[str, tuple[str, ...]] = {
     "byInferenceType": ("ON_DEMAND", "PROVISIONED"),
     "byCustomizationType": ("FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"),
     "typeEquals": ("SYSTEM_DEFINED", "APPLICATION"),
+    "offerType": ("ALL", "PUBLIC"),
 }
 _PROVIDER = re.compile(r"^[A-Za-z0-9- ]{1,63}$")
+_OFFERS = "ListFoundationModelAgreementOffers"
+# The modelId of the model-access operations (botocore's ``FoundationModelId`` shape): an id, never an ARN.
+_MODEL_ID = re.compile(
+    r"[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}"
+    r"(/[a-z0-9]{12}|)"
+)
 _ROUTES = (
-    (re.compile(r"^/foundation-models$"), "ListFoundationModels"),
-    (re.compile(r"^/foundation-models/(?P<id>[^/]+)$"), "GetFoundationModel"),
-    (re.compile(r"^/inference-profiles$"), "ListInferenceProfiles"),
-    (re.compile(r"^/inference-profiles/(?P<id>[^/]+)$"), "GetInferenceProfile"),
+    ("GET", re.compile(r"^/foundation-models$"), "ListFoundationModels"),
+    ("GET", re.compile(r"^/foundation-models/(?P<id>[^/]+)$"), "GetFoundationModel"),
+    ("GET", re.compile(r"^/inference-profiles$"), "ListInferenceProfiles"),
+    ("GET", re.compile(r"^/inference-profiles/(?P<id>[^/]+)$"), "GetInferenceProfile"),
+    ("GET", re.compile(r"^/foundation-model-availability/(?P<id>[^/]+)$"), "GetFoundationModelAvailability"),
+    ("GET", re.compile(r"^/list-foundation-model-agreement-offers/(?P<id>[^/]+)$"), _OFFERS),
+    ("POST", re.compile(r"^/create-foundation-model-agreement$"), "CreateFoundationModelAgreement"),
 )
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks: the region the request is signed for, the stand-in's date, the models its knobs ended."""
+    """Who asks: the region the request is signed for, the stand-in's date, the models its knobs ended, the
+    access key id of the request's credential, and the account's Marketplace state."""
 
     region: str
     today: date
     ended: frozenset[str] = frozenset()
+    access_key: str | None = None
+    account: Account = field(default_factory=Account)
 
 
-def operation_of(path: str) -> tuple[str, str | None] | None:
-    """The control-plane operation a GET path names, and its identifier; None when it names none."""
-    for pattern, operation in _ROUTES:
-        match = pattern.match(path)
+def operation_of(method: str, path: str) -> tuple[str, str | None] | None:
+    """The control-plane operation a method and path name, and its identifier; None when they name none."""
+    for verb, pattern, operation in _ROUTES:
+        match = pattern.match(path) if verb == method else None
         if match is not None:
             return operation, unquote(match["id"]) if "id" in pattern.groupindex else None
     return None
 
 
-def answer(operation: str, identifier: str | None, query: Mapping[str, Sequence[str]], caller: Caller) -> Reply:
-    """One control-plane operation's answer (200 with its JSON, or Bedrock's error)."""
+def answer(
+    operation: str,
+    identifier: str | None,
+    query: Mapping[str, Sequence[str]],
+    caller: Caller,
+    body: Mapping[str, Any] | None = None,
+) -> Reply:
+    """One control-plane operation's answer (200 or 202 with its JSON, or Bedrock's error)."""
     try:
-        if operation == "ListFoundationModels":
-            return Reply(200, {"modelSummaries": list_foundation_models(query, caller)})
-        if operation == "GetFoundationModel":
-            return Reply(200, {"modelDetails": get_foundation_model(identifier or "", caller)})
-        if operation == "ListInferenceProfiles":
-            return Reply(200, {"inferenceProfileSummaries": list_inference_profiles(query, caller)})
-        return Reply(200, get_inference_profile(identifier or "", caller))
+        return _OPERATIONS[operation](identifier or "", query, body or {}, caller)
     except CatalogError as exc:
         return BedrockError(exc.code, exc.message).reply()
     except BedrockError as exc:
@@ -116,6 +133,59 @@ def list_inference_profiles(query: Mapping[str, Sequence[str]], caller: Caller) 
         if caller.region in profile.sources
         and offered(MODELS[profile.model_id], caller.region, caller.today, caller.ended)
     ]
+
+
+def get_foundation_model_availability(identifier: str, caller: Caller) -> dict[str, Any]:
+    """Whether the account may use the model in the caller's region (a known model not offered there today is
+    ``regionAvailability: NOT_AVAILABLE``; an id the catalog does not know is an invalid identifier)."""
+    model = _known_model(identifier)
+    return availability(model, offered(model, caller.region, caller.today, caller.ended), caller.account)
+
+
+def list_agreement_offers(identifier: str, query: Mapping[str, Sequence[str]], caller: Caller) -> dict[str, Any]:
+    """The model's AWS Marketplace offers: one public offer for a Marketplace model, none for Amazon's."""
+    _filter(query, "offerType")
+    model = _offered_model(identifier, caller)
+    return {"modelId": model.model_id, "offers": offers(model)}
+
+
+def create_agreement(body: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+    """Subscribe the account to the model's offer, for a caller that may subscribe (the stand-in records it)."""
+    for name in ("offerToken", "modelId"):
+        if not isinstance(body.get(name), str):
+            raise BedrockError(
+                "ValidationException",
+                f"1 validation error detected: Value null at '{name}' failed to satisfy constraint: "
+                "Member must not be null",
+            )
+    model = _offered_model(body["modelId"], caller)
+    if not model.on_marketplace or body["offerToken"] != offer_token(model):
+        raise BedrockError("ValidationException", f"The offer token is not valid for model {model.model_id}.")
+    if not caller.account.may_subscribe(caller.access_key):
+        raise BedrockError("AccessDeniedException", subscribe_denied(caller.access_key))
+    if caller.account.has_agreement(model):
+        raise BedrockError("ConflictException", f"An agreement for model {model.model_id} already exists.")
+    return {"modelId": model.model_id}
+
+
+def _known_model(identifier: str) -> ModelSpec:
+    """The model a model-access modelId names (an id in the pattern botocore documents, never an ARN)."""
+    if not _MODEL_ID.fullmatch(identifier):
+        raise BedrockError(
+            "ValidationException",
+            _constraint(identifier, "modelId", f"regular expression pattern: {_MODEL_ID.pattern}"),
+        )
+    model = MODELS.get(identifier)
+    if model is None:
+        raise CatalogError("ValidationException", INVALID_MODEL)
+    return model
+
+
+def _offered_model(identifier: str, caller: Caller) -> ModelSpec:
+    model = _known_model(identifier)
+    if not offered(model, caller.region, caller.today, caller.ended):
+        raise CatalogError("ValidationException", INVALID_MODEL)
+    return model
 
 
 def model_details(model: ModelSpec, caller: Caller) -> dict[str, Any]:
@@ -195,3 +265,25 @@ def _constraint(value: str, name: str, rule: str) -> str:
 
 def _timestamp(day: date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
+
+
+Operation = Callable[[str, Mapping[str, Sequence[str]], Mapping[str, Any], Caller], Reply]
+_OPERATIONS: dict[str, Operation] = {
+    "ListFoundationModels": lambda _, query, __, caller: Reply(
+        200, {"modelSummaries": list_foundation_models(query, caller)}
+    ),
+    "GetFoundationModel": lambda identifier, _, __, caller: Reply(
+        200, {"modelDetails": get_foundation_model(identifier, caller)}
+    ),
+    "ListInferenceProfiles": lambda _, query, __, caller: Reply(
+        200, {"inferenceProfileSummaries": list_inference_profiles(query, caller)}
+    ),
+    "GetInferenceProfile": lambda identifier, _, __, caller: Reply(200, get_inference_profile(identifier, caller)),
+    "GetFoundationModelAvailability": lambda identifier, _, __, caller: Reply(
+        200, get_foundation_model_availability(identifier, caller)
+    ),
+    "ListFoundationModelAgreementOffers": lambda identifier, query, _, caller: Reply(
+        200, list_agreement_offers(identifier, query, caller)
+    ),
+    "CreateFoundationModelAgreement": lambda _, __, body, caller: Reply(202, create_agreement(body, caller)),
+}

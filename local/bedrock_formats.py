@@ -20,6 +20,7 @@ ERROR_STATUS: dict[str, int] = {
     "ValidationException": 400,
     "AccessDeniedException": 403,
     "ResourceNotFoundException": 404,
+    "ConflictException": 409,
     "ModelTimeoutException": 408,
     "ThrottlingException": 429,
     "ModelErrorException": 424,

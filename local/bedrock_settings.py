@@ -108,6 +108,10 @@ class StandinSettings(EnvSettings):
     corrupt_words: Words = ("corrupt-me",)
     not_png_words: Words = ("not-png-me",)
     fewer_words: Words = ("fewer-me",)
+    # A fresh account: no AWS Marketplace model subscribed yet (Stability's answer AccessDeniedException until
+    # an access key id of marketplace_subscribers invokes them, which subscribes the account).
+    marketplace_unsubscribed: bool = False
+    marketplace_subscribers: Words = ()  # access key ids allowed aws-marketplace:Subscribe and ViewSubscriptions
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:

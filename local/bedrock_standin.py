@@ -5,7 +5,8 @@ It speaks the real wire formats (rest-json; errors named by the ``x-amzn-ErrorTy
 ``/foundation-models/{id}``, ``/inference-profiles[/{id}]``) on one port, so boto3 pointed at it with
 ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` / ``AWS_ENDPOINT_URL_BEDROCK`` cannot tell it from Bedrock. It knows
 today's image models from its own catalog (:mod:`local.bedrock_catalog`): which exist in the region a request
-is signed for, which reached their end of life, and each model's limits. It answers with real, deterministic
+is signed for, which reached their end of life, each model's limits, and whether the account has subscribed to
+the AWS Marketplace models (:mod:`local.bedrock_account`). It answers with real, deterministic
 PNG test patterns labelled "STAND-IN", and can be told to be slow, to throttle (by dice, words or a token-bucket
 quota), to time out, to filter content, to suffer an untyped outage or to spoil its images.
 
@@ -34,7 +35,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local.api_shim import TokenBucket
-from local.bedrock_catalog import CatalogError, Target, resolve_invocation
+from local.bedrock_account import MARKETPLACE_DENIED, Account
+from local.bedrock_catalog import CatalogError, ModelSpec, Target, resolve_invocation
 from local.bedrock_control_plane import Caller, answer, operation_of
 from local.bedrock_faults import outage_reply, spoil
 from local.bedrock_formats import (
@@ -63,7 +65,9 @@ THROTTLED = FAILURES["ThrottlingException"]
 TIMED_OUT = FAILURES["ModelTimeoutException"]
 
 _INVOKE_PATH = re.compile(r"^/model/(?P<model>[^/]+)/invoke$")
-_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/(?P<region>[a-z0-9-]+)/[a-z0-9-]+/aws4_request")
+_CREDENTIAL_SCOPE = re.compile(
+    r"Credential=(?P<access_key>[^/,\s]+)/\d{8}/(?P<region>[a-z0-9-]+)/[a-z0-9-]+/aws4_request"
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class BedrockStandin:
         self._lock = threading.Lock()
         self._calls: list[Invocation] = []
         self._buckets: dict[str, TokenBucket] = {}
+        self._agreements: set[str] = set()  # Marketplace models subscribed since marketplace_unsubscribed was set
         self._random = random.Random(self._initial.random_seed)
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -160,27 +165,46 @@ class BedrockStandin:
         with self._lock:
             return sum(call.error == "ThrottlingException" for call in self._calls)
 
+    @property
+    def subscriptions(self) -> frozenset[str]:
+        """The AWS Marketplace models the account subscribed to since ``marketplace_unsubscribed`` was set."""
+        with self._lock:
+            return frozenset(self._agreements)
+
+    def account(self) -> Account:
+        """The account as a call sees it now: fresh or not, who may subscribe, the agreements made since."""
+        with self._lock:
+            settings = self._settings
+            subscribers = frozenset(settings.marketplace_subscribers)
+            return Account(settings.marketplace_unsubscribed, subscribers, frozenset(self._agreements))
+
     def configure(self, **changes: Any) -> StandinSettings:
-        """Change knobs while running, e.g. ``configure(latency_ms=200, quota_rps=2)``; the quota starts afresh."""
+        """Change knobs while running, e.g. ``configure(latency_ms=200, quota_rps=2)``; the quota starts afresh,
+        and setting ``marketplace_unsubscribed`` forgets the agreements made (a fresh account again)."""
         with self._lock:
             self._settings = self._settings.with_changes(**changes)
             if "random_seed" in changes:
                 self._random = random.Random(self._settings.random_seed)
+            if "marketplace_unsubscribed" in changes:
+                self._agreements.clear()
             self._buckets.clear()
             return self._settings
 
     def reset(self) -> None:
-        """Forget the calls and go back to the settings given at construction (a full quota, the first dice)."""
+        """Forget the calls and agreements, and go back to the settings given at construction (a full quota, the
+        first dice)."""
         with self._lock:
             self._calls.clear()
             self._buckets.clear()
+            self._agreements.clear()
             self._settings = self._initial
             self._random = random.Random(self._initial.random_seed)
 
     # -- the operations --------------------------------------------------------------------------------
 
-    def invoke(self, model_id: str, raw_body: bytes, region: str | None = None) -> Reply:
-        """Answer one InvokeModel call signed for ``region`` (default: the ``region`` knob) and record it."""
+    def invoke(self, model_id: str, raw_body: bytes, region: str | None = None, access_key: str | None = None) -> Reply:
+        """Answer one InvokeModel call signed for ``region`` (default: the ``region`` knob) with the access key id
+        ``access_key`` (None: a Bedrock API key, which may not subscribe to Marketplace models), and record it."""
         settings = self.settings
         region = region or settings.region
         body: dict[str, Any] = {}
@@ -190,18 +214,29 @@ class BedrockStandin:
         except BedrockError as exc:
             malformed = exc  # Bedrock looks at the model id first
         try:
-            reply, fault = self._answer(model_id, region, body, malformed, settings)
+            reply, fault = self._answer(model_id, region, access_key, body, malformed, settings)
         except BedrockError as exc:
             reply, fault = exc.reply(), exc.fault
         return self.record(model_id, body, reply, region, fault)
 
     def control(
-        self, operation: str, identifier: str | None, query: Mapping[str, Sequence[str]], region: str | None = None
+        self,
+        operation: str,
+        identifier: str | None,
+        query: Mapping[str, Sequence[str]],
+        region: str | None = None,
+        access_key: str | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Reply:
-        """Answer one control-plane call (GetFoundationModel, ListFoundationModels, ...) for ``region``."""
+        """Answer one control-plane call (GetFoundationModel, ListFoundationModels, ...) for ``region``; a
+        CreateFoundationModelAgreement that succeeds subscribes the account."""
         settings = self.settings
-        caller = Caller(region or settings.region, settings.date_today(), frozenset(settings.eol_models))
-        return answer(operation, identifier, query, caller)
+        region = region or settings.region
+        caller = Caller(region, settings.date_today(), frozenset(settings.eol_models), access_key, self.account())
+        reply = answer(operation, identifier, query, caller, body)
+        if operation == "CreateFoundationModelAgreement" and reply.status == 202:
+            self._subscribe(str(reply.body["modelId"]))
+        return reply
 
     def record(
         self, model_id: str, body: dict[str, Any], reply: Reply, region: str = "", fault: str | None = None
@@ -222,6 +257,7 @@ class BedrockStandin:
         self,
         model_id: str,
         region: str,
+        access_key: str | None,
         body: dict[str, Any],
         malformed: BedrockError | None,
         settings: StandinSettings,
@@ -231,6 +267,7 @@ class BedrockStandin:
         if outage:  # a front door that never reached Bedrock
             return outage_reply(settings.outage_status), outage
         target = _resolve(model_id, region, settings)
+        self._marketplace(target.model, access_key)
         if settings.fail_with:
             raise BedrockError(settings.fail_with, FAILURES[settings.fail_with], fault="fail_with")
         if not self._within_quota(target.quota_key, settings):
@@ -252,6 +289,20 @@ class BedrockStandin:
             return reply, None
         kind, fault = spoilt
         return Reply(reply.status, spoil(reply.body, kind)), fault
+
+    def _marketplace(self, model: ModelSpec, access_key: str | None) -> None:
+        """A Marketplace model the account has no agreement for: subscribe, if the caller may; else refuse."""
+        account = self.account()
+        if account.has_agreement(model):
+            return
+        if not account.may_subscribe(access_key):
+            raise BedrockError("AccessDeniedException", MARKETPLACE_DENIED, fault="marketplace")
+        self._subscribe(model.model_id)
+
+    def _subscribe(self, model_id: str) -> None:
+        with self._lock:
+            self._agreements.add(model_id)
+            logger.info("the account subscribed to %s on AWS Marketplace", model_id)
 
     def _dice(self, settings: StandinSettings, knob: str) -> str | None:
         """``knob`` (a rate knob's name) when its dice say so, else None."""
@@ -370,20 +421,24 @@ class _Handler(BaseHTTPRequestHandler):
         raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         parts = urlsplit(self.path)
         denied = _check_auth(self.headers)
-        region = _signed_region(self.headers)
+        region, access_key = _signed_for(self.headers)
         invoke = _INVOKE_PATH.match(parts.path) if self.command == "POST" else None
-        control = operation_of(parts.path) if self.command == "GET" else None
+        control = operation_of(self.command, parts.path)
         if invoke is not None:
             model_id = unquote(invoke["model"])
             operation = f"InvokeModel {model_id}"
             if denied:
                 reply = standin.record(model_id, {}, denied.reply(), region or "")
             else:
-                reply = standin.invoke(model_id, raw_body, region)
+                reply = standin.invoke(model_id, raw_body, region, access_key)
             standin.wait_latency()
         elif control is not None:
             operation = " ".join(filter(None, control))
-            reply = denied.reply() if denied else standin.control(*control, parse_qs(parts.query), region)
+            query = parse_qs(parts.query)
+            if denied:
+                reply = denied.reply()
+            else:
+                reply = standin.control(*control, query, region, access_key, _json_object(raw_body))
         else:
             operation, reply = f"{self.command} {self.path}", _unknown_operation()
         self._send(reply)
@@ -437,14 +492,24 @@ def _check_auth(headers: Message) -> BedrockError | None:
     return None
 
 
-def _signed_region(headers: Message) -> str | None:
-    """The region of the SigV4 credential scope (``Credential=AKID/20261129/us-west-2/bedrock/aws4_request``).
+def _signed_for(headers: Message) -> tuple[str | None, str | None]:
+    """The region and access key id of the SigV4 credential (``Credential=AKID/20261129/us-west-2/bedrock/...``).
 
-    The endpoint is 127.0.0.1, so the scope is the only place a request says which region it means; a Bedrock
-    API key (``Bearer``) says nothing, and the ``region`` knob applies.
+    The endpoint is 127.0.0.1, so the scope is the only place a request says which region it means; the access key
+    id is who asks (the stand-in's only notion of an identity). A Bedrock API key (``Bearer``) says neither: the
+    ``region`` knob applies, and the caller may not subscribe to Marketplace models.
     """
     match = _CREDENTIAL_SCOPE.search(headers.get("Authorization") or "")
-    return match["region"] if match else None
+    return (match["region"], match["access_key"]) if match else (None, None)
+
+
+def _json_object(raw_body: bytes) -> dict[str, Any]:
+    """A control-plane request's JSON body; anything else counts as empty (its required members are then missing)."""
+    try:
+        body = json.loads(raw_body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _unknown_operation() -> Reply:
@@ -484,7 +549,10 @@ _FLAGS: dict[str, str] = {
     "corrupt_words": "comma-separated words that get images that are not base64 (default corrupt-me)",
     "not_png_words": "comma-separated words that get images that are not PNGs (default not-png-me)",
     "fewer_words": "comma-separated words that get one image fewer than asked (default fewer-me)",
+    "marketplace_unsubscribed": "a fresh account: no AWS Marketplace model (Stability's) subscribed yet",
+    "marketplace_subscribers": "comma-separated access key ids allowed aws-marketplace:Subscribe (default none)",
 }
+_SWITCHES = frozenset({"marketplace_unsubscribed"})  # flags without a value
 _CHOICES: dict[str, Sequence[str]] = {
     "fail_with": tuple(FAILURES),
     "image_detail": DETAILS,
@@ -498,7 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m local.bedrock_standin",
         description=(
             "A local stand-in for Amazon Bedrock's image models (InvokeModel) and control plane "
-            "(GetFoundationModel, ListFoundationModels, GetInferenceProfile). NOT an AI model: it answers with "
+            "(GetFoundationModel, ListFoundationModels, GetInferenceProfile, GetFoundationModelAvailability, the "
+            "Marketplace agreements). NOT an AI model: it answers with "
             "deterministic PNG test patterns labelled STAND-IN. Every option can also be set with an "
             f"environment variable {ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}LATENCY_MS); options win."
         ),
@@ -508,7 +577,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=DEFAULT_PORT, help=f"port, 0 for any free one (default {DEFAULT_PORT})"
     )
     for name, text in _FLAGS.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=_CHOICES.get(name), help=text)
+        flag = f"--{name.replace('_', '-')}"
+        if name in _SWITCHES:
+            parser.add_argument(flag, dest=name, action="store_const", const="true", help=text)
+        else:
+            parser.add_argument(flag, dest=name, choices=_CHOICES.get(name), help=text)
     parser.add_argument("-v", "--verbose", action="store_true", help="log every HTTP request line too")
     return parser
 

@@ -332,6 +332,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL_S3": aws_url,
             "AWS_ENDPOINT_URL_SQS": aws_url,
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_url,
+            "AWS_ENDPOINT_URL_BEDROCK": bedrock_url,  # the control plane: no call from here reaches AWS's either
         }
 
     def _pool(self, spec: FunctionSpec, size: int) -> ContainerPool:
@@ -419,6 +420,8 @@ def ready_text(
         f"  {aws} s3 cp s3://{endpoints.bucket}/<key> .",
         "Dead letters:",
         f"  {aws} sqs receive-message --queue-url {endpoints.dlq_url} --message-attribute-names All",
+        "Preflight a model against the stand-in (as `make preflight` asks Bedrock before a deploy):",
+        "  make preflight LOCAL=1   (MODEL_ID=... BEDROCK_REGION=... for another model)",
         "",
     ]
     return lines

@@ -26,6 +26,7 @@ from local.lambda_context import LambdaContext
 from local.resources import create_table
 from local.template import load_template
 from tests.helpers import BUCKET, JOBS_TABLE, REGION
+from tests.standin_requests import DEPLOYER
 
 # A date when Titan Image Generator (end of life 2026-06-30) and Nova Canvas (2026-09-30) still answered.
 BEFORE_AMAZON_EOL = date(2026, 6, 1)
@@ -88,6 +89,14 @@ def standin(standin_server: BedrockStandin, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 TITAN = "amazon.titan-image-generator-v1"
+
+
+@pytest.fixture
+def fresh_account(standin: BedrockStandin) -> BedrockStandin:
+    """The stand-in as a fresh AWS account: no Marketplace model (Stability's) subscribed yet, and only the access
+    key id ``tests.standin_requests.DEPLOYER`` may subscribe (docs/bedrock-standin.md, Model access)."""
+    standin.configure(marketplace_unsubscribed=True, marketplace_subscribers=[DEPLOYER])
+    return standin
 
 
 @pytest.fixture

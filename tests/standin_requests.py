@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.model import ListShape, Shape, StructureShape
 
 from local.png import PngImage, read_png
 
@@ -21,6 +23,8 @@ ULTRA = "stability.stable-image-ultra-v1:1"
 SD35 = "stability.sd3-5-large-v1:0"
 INPAINT = "stability.stable-image-inpaint-v1:0"
 INPAINT_PROFILE = f"us.{INPAINT}"
+DEPLOYER = "AKIADEPLOYER"  # an access key id that the fresh_account fixture lets aws-marketplace:Subscribe
+FUNCTION = "AKIAFUNCTIONROLE"  # one that may not, like the functions' roles
 STABILITY_REGION = "us-west-2"  # where the Stability models answer on demand
 AMAZON_REGION = "us-east-1"  # where Titan and Nova Canvas answered
 END_OF_LIFE = (
@@ -48,16 +52,34 @@ def encoded(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
 
 
-def runtime_client(region: str = STABILITY_REGION, **config: Any) -> Any:
-    """A bedrock-runtime client signing for ``region``, no retries; AWS_ENDPOINT_URL_BEDROCK_RUNTIME leads it."""
+def runtime_client(region: str = STABILITY_REGION, access_key: str | None = None, **config: Any) -> Any:
+    """A bedrock-runtime client signing for ``region`` (as ``access_key``, if given), no retries;
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME leads it."""
     return boto3.client(
-        "bedrock-runtime", region_name=region, config=Config(retries={"total_max_attempts": 1}, **config)
+        "bedrock-runtime",
+        region_name=region,
+        config=Config(retries={"total_max_attempts": 1}, **config),
+        aws_access_key_id=access_key,
+        aws_secret_access_key=_secret(access_key),
     )
 
 
-def control_client(region: str = STABILITY_REGION) -> Any:
-    """A bedrock (control plane) client signing for ``region``, no retries; AWS_ENDPOINT_URL_BEDROCK leads it."""
-    return boto3.client("bedrock", region_name=region, config=Config(retries={"total_max_attempts": 1}))
+def control_client(region: str = STABILITY_REGION, access_key: str | None = None) -> Any:
+    """A bedrock (control plane) client signing for ``region`` (as ``access_key``, if given), no retries;
+    AWS_ENDPOINT_URL_BEDROCK leads it."""
+    return boto3.client(
+        "bedrock",
+        region_name=region,
+        config=Config(retries={"total_max_attempts": 1}),
+        aws_access_key_id=access_key,
+        aws_secret_access_key=_secret(access_key),
+    )
+
+
+def _secret(access_key: str | None) -> str | None:
+    """The stand-in reads who asks from the credential's access key id and never checks the secret; None (no
+    access key given) leaves boto3's usual credentials."""
+    return "any-secret" if access_key else None
 
 
 def invoke(client: Any, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -77,3 +99,34 @@ def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]
     """The code, HTTP status and message of a ClientError."""
     response: Any = excinfo.value.response
     return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
+
+
+CONTROL_PLANE = botocore.session.get_session().get_service_model("bedrock")
+
+
+def output_shape(operation: str) -> Shape:
+    """The output shape of a ``bedrock`` (control plane) operation in botocore's service model."""
+    shape = CONTROL_PLANE.operation_model(operation).output_shape
+    assert shape is not None
+    return shape
+
+
+def problems(shape: Shape, value: Any, path: str = "$") -> list[str]:
+    """Where ``value`` (a raw JSON answer) departs from ``shape``: unknown or missing members, wrong types."""
+    if isinstance(shape, StructureShape):
+        if not isinstance(value, dict):
+            return [f"{path}: expected an object"]
+        found = [f"{path}.{name}: not a member of {shape.name}" for name in value if name not in shape.members]
+        found += [f"{path}.{name}: required" for name in shape.required_members if name not in value]
+        for name, member in value.items():
+            if name in shape.members:
+                found += problems(shape.members[name], member, f"{path}.{name}")
+        return found
+    if isinstance(shape, ListShape):
+        if not isinstance(value, list):
+            return [f"{path}: expected a list"]
+        return [
+            problem for index, item in enumerate(value) for problem in problems(shape.member, item, f"{path}[{index}]")
+        ]
+    expected = {"string": str, "boolean": bool, "timestamp": str, "integer": int}.get(shape.type_name, object)
+    return [] if isinstance(value, expected) else [f"{path}: expected {shape.type_name}, got {value!r}"]

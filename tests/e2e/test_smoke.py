@@ -37,9 +37,11 @@ def test_the_smoke_test_passes_against_the_local_stack(local_stack: dict[str, An
 
 
 def test_the_smoke_test_fails_and_says_why_when_the_stack_runs_a_retired_model(tmp_path: Path) -> None:
-    # given a local stack started as `LOCAL_MODEL_ID=amazon.nova-canvas-v1:0 make local` (Nova Canvas: EOL 2026-09-30)
+    # given a local stack started as `LOCAL_MODEL_ID=amazon.nova-canvas-v1:0 LOCAL_ENV_BEDROCK_REGION=us-east-1
+    # make local` (Nova Canvas: EOL 2026-09-30; in us-west-2, where it never was, Bedrock says the id is invalid)
     (tmp_path / "stack").mkdir()
-    stack = start_local_stack(tmp_path / "stack", LOCAL_MODEL_ID="amazon.nova-canvas-v1:0")
+    retired = {"LOCAL_MODEL_ID": "amazon.nova-canvas-v1:0", "LOCAL_ENV_BEDROCK_REGION": "us-east-1"}
+    stack = start_local_stack(tmp_path / "stack", **retired)
     try:
         cli = cli_in(tmp_path / "user", stack.endpoints)
 

@@ -224,7 +224,7 @@ def test_the_deploy_role_can_only_drive_cloudformation_upload_artifacts_and_pass
     pass_role = [s for s in policy if "iam:PassRole" in s["Action"]]
 
     # then it cannot create a function, bucket or role itself, and passes only the execution role to CloudFormation
-    assert services == {"cloudformation", "s3", "iam"}
+    assert services == {"cloudformation", "s3", "iam", "bedrock"}
     assert {a for s in policy for a in s["Action"] if a.startswith("s3:")} == {
         "s3:GetObject",
         "s3:GetObjectVersion",
@@ -234,6 +234,20 @@ def test_the_deploy_role_can_only_drive_cloudformation_upload_artifacts_and_pass
     assert pass_role[0]["Action"] == ["iam:PassRole"]
     assert pass_role[0]["Resource"] == ["<CfnExecutionRole.Arn>"]
     assert pass_role[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
+
+
+def test_the_deploy_role_may_only_read_what_the_preflight_asks_bedrock(bootstrap: dict[str, Any]) -> None:
+    # given the deploy role's Bedrock permissions (make preflight runs before every sam deploy)
+    policy = deploy_role_statements(bootstrap)
+
+    # when
+    bedrock = [s for s in policy if any(action.startswith("bedrock:") for action in s["Action"])]
+
+    # then they are the preflight's three read-only calls, and never an invocation
+    assert [s["Action"] for s in bedrock] == [
+        ["bedrock:GetFoundationModel", "bedrock:GetFoundationModelAvailability", "bedrock:GetInferenceProfile"]
+    ]
+    assert "Condition" not in bedrock[0]
 
 
 def test_the_deploy_role_touches_only_its_own_stack_and_artifact_prefix(bootstrap: dict[str, Any]) -> None:

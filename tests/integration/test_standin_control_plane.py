@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore.exceptions import ClientError
-from botocore.model import ListShape, Shape, StructureShape
 
 from local.bedrock_standin import BedrockStandin
 from tests.conftest import BEFORE_AMAZON_EOL
@@ -27,37 +25,11 @@ from tests.standin_requests import (
     ULTRA,
     control_client,
     error_of,
+    output_shape,
+    problems,
 )
 
-SERVICE = botocore.session.get_session().get_service_model("bedrock")
 STABILITY_ON_DEMAND = [CORE, ULTRA, SD35]
-
-
-def problems(shape: Shape, value: Any, path: str = "$") -> list[str]:
-    """Where ``value`` (a raw JSON answer) departs from ``shape``: unknown or missing members, wrong types."""
-    if isinstance(shape, StructureShape):
-        if not isinstance(value, dict):
-            return [f"{path}: expected an object"]
-        found = [f"{path}.{name}: not a member of {shape.name}" for name in value if name not in shape.members]
-        found += [f"{path}.{name}: required" for name in shape.required_members if name not in value]
-        for name, member in value.items():
-            if name in shape.members:
-                found += problems(shape.members[name], member, f"{path}.{name}")
-        return found
-    if isinstance(shape, ListShape):
-        if not isinstance(value, list):
-            return [f"{path}: expected a list"]
-        return [
-            problem for index, item in enumerate(value) for problem in problems(shape.member, item, f"{path}[{index}]")
-        ]
-    expected = {"string": str, "boolean": bool, "timestamp": str, "integer": int}.get(shape.type_name, object)
-    return [] if isinstance(value, expected) else [f"{path}: expected {shape.type_name}, got {value!r}"]
-
-
-def output_shape(operation: str) -> Shape:
-    shape = SERVICE.operation_model(operation).output_shape
-    assert shape is not None
-    return shape
 
 
 @pytest.fixture

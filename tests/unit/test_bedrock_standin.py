@@ -12,7 +12,7 @@ import pytest
 from local.bedrock_faults import NOT_A_PNG, corrupt_base64
 from local.bedrock_formats import Reply
 from local.bedrock_settings import ConfigError
-from local.bedrock_standin import BedrockStandin, StandinSettings
+from local.bedrock_standin import BedrockStandin, StandinSettings, build_parser, settings_from
 from local.png import BOX_COLOUR, INK_COLOUR, NOTICE, SIGNATURE, PngImage, banner_layout, read_png, render_image
 from tests.conftest import BEFORE_AMAZON_EOL
 from tests.standin_requests import (
@@ -196,6 +196,22 @@ def test_settings_come_from_bedrock_standin_environment_variables() -> None:
     assert settings.bad_output == "not-png"
 
 
+def test_the_marketplace_knobs_come_from_the_environment_and_the_command_line() -> None:
+    # given
+    environ = {"BEDROCK_STANDIN_MARKETPLACE_SUBSCRIBERS": "AKIADEPLOYER, AKIAADMIN"}
+
+    # when
+    from_env = StandinSettings.from_env({**environ, "BEDROCK_STANDIN_MARKETPLACE_UNSUBSCRIBED": "true"})
+    from_flags = settings_from(build_parser().parse_args(["--marketplace-unsubscribed"]), environ)
+    default = settings_from(build_parser().parse_args([]), {})
+
+    # then
+    assert from_env.marketplace_unsubscribed is True
+    assert from_env.marketplace_subscribers == ("AKIADEPLOYER", "AKIAADMIN")
+    assert (from_flags.marketplace_unsubscribed, from_flags.marketplace_subscribers[0]) == (True, "AKIADEPLOYER")
+    assert (default.marketplace_unsubscribed, default.marketplace_subscribers) == (False, ())
+
+
 def test_without_a_today_knob_the_stand_in_goes_by_the_real_date() -> None:
     # given
     settings = StandinSettings()
@@ -221,6 +237,7 @@ def test_without_a_today_knob_the_stand_in_goes_by_the_real_date() -> None:
         ("BEDROCK_STANDIN_QUOTA_BURST", "0", "BEDROCK_STANDIN_QUOTA_BURST=.* must be between 1 and"),
         ("BEDROCK_STANDIN_OUTAGE_STATUS", "418", "BEDROCK_STANDIN_OUTAGE_STATUS=.* must be one of 429, 500"),
         ("BEDROCK_STANDIN_BAD_OUTPUT", "odd", "BEDROCK_STANDIN_BAD_OUTPUT=.* must be one of corrupt, not-png, fewer"),
+        ("BEDROCK_STANDIN_MARKETPLACE_UNSUBSCRIBED", "maybe", "BEDROCK_STANDIN_MARKETPLACE_UNSUBSCRIBED='maybe'"),
     ],
 )
 def test_a_bad_environment_variable_is_named_in_the_error(name: str, value: str, message: str) -> None:

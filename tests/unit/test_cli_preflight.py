@@ -1,5 +1,6 @@
 """`imagegen preflight`, the parts that need no Bedrock: which model it checks, and what the catalog already says.
-(The checks against Bedrock's control plane run against the stand-in: tests/integration/test_preflight.py.)"""
+(The checks against Bedrock's control plane run against the stand-in: tests/integration/test_preflight.py; here only
+what the stand-in cannot say, an IAM refusal, through botocore's Stubber.)"""
 
 from __future__ import annotations
 
@@ -7,14 +8,25 @@ import argparse
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from imagegen_cli.errors import ConfigError
-from imagegen_cli.preflight import Target, load_catalog, preflight, resolve_target, samconfig_parameters
+from imagegen_cli.preflight import (
+    Target,
+    environment_endpoint,
+    load_catalog,
+    preflight,
+    resolve_target,
+    samconfig_parameters,
+)
 from imagegen_core.catalog import as_document
 
 ROOT = Path(__file__).resolve().parents[2]
+CORE = "stability.stable-image-core-v1:1"
 
 
 def arguments(**given: object) -> argparse.Namespace:
@@ -86,3 +98,51 @@ def test_a_retired_or_foreign_model_fails_before_bedrock_is_asked(model_id: str,
     assert (failed.name, failed.ok) == (check, False)
     assert reason in failed.detail
     assert "stability.stable-image-core-v1:1 (us-west-2)" in failed.fix
+
+
+class StubbedSession:
+    """A session whose one ``bedrock`` client answers from botocore's Stubber (no network, real response parsing)."""
+
+    def __init__(self) -> None:
+        self.bedrock = boto3.client("bedrock", region_name="us-west-2")
+        self.stubber = Stubber(self.bedrock)
+
+    def client(self, service: str, **_: object) -> Any:
+        assert service == "bedrock", f"the preflight asked {service} too early"
+        return self.bedrock
+
+
+def test_credentials_that_may_not_read_the_model_fail_with_the_permissions_to_grant() -> None:
+    # given credentials that IAM refuses bedrock:GetFoundationModel (the stand-in has no IAM)
+    session = StubbedSession()
+    denied = (
+        "User: arn:aws:sts::123456789012:assumed-role/deploy is not authorized to perform: bedrock:GetFoundationModel"
+    )
+    session.stubber.add_client_error("get_foundation_model", "AccessDeniedException", denied, 403)
+
+    # when
+    with session.stubber:
+        checks = list(preflight(Target(CORE, "us-west-2", "test"), session=session))
+
+    # then
+    failed = checks[-1]
+    assert (failed.name, failed.ok) == ("offered in region", False)
+    assert failed.detail.startswith("cannot tell: bedrock:GetFoundationModel is denied to these credentials")
+    assert "bedrock:GetFoundationModel, bedrock:GetInferenceProfile and bedrock:GetFoundationModelAvailability" in (
+        failed.fix
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "endpoint"),
+    [
+        ({}, None),
+        ({"AWS_ENDPOINT_URL_BEDROCK": "http://127.0.0.1:4567"}, "http://127.0.0.1:4567"),
+        ({"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:9"}, "http://127.0.0.1:9"),
+    ],
+)
+def test_the_report_names_the_bedrock_endpoint_when_the_environment_moves_it(
+    env: dict[str, str], endpoint: str | None
+) -> None:
+    # given / when / then
+    assert environment_endpoint(env).url == endpoint

@@ -16,6 +16,7 @@ from local.stack import (
     ROOT,
     STACK_NAME,
     WORKER_FUNCTION,
+    LocalStack,
     StackSettings,
     _core_default_model,
 )
@@ -98,6 +99,22 @@ def test_the_api_function_gets_the_templates_handler_code_layer_timeout_and_vari
     assert env["POWERTOOLS_SERVICE_NAME"] == properties["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == f"{STACK_NAME}-generate-image"
     assert env["AWS_REGION"] == "us-east-1"
+
+
+@pytest.mark.parametrize("logical_id", [API_FUNCTION, WORKER_FUNCTION])
+def test_every_function_reaches_both_bedrock_endpoints_of_the_stand_in_and_no_other(logical_id: str) -> None:
+    # given the local stack's functions, built as `make local` builds them
+    stack = LocalStack(StackSettings())
+
+    # when
+    environment = stack._function_specs(resolver(), "http://127.0.0.1:4566", "http://127.0.0.1:4567")[
+        logical_id
+    ].environment
+
+    # then InvokeModel and the control plane both go to the stand-in (the template's empty values give way)
+    assert environment["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] == "http://127.0.0.1:4567"
+    assert environment["AWS_ENDPOINT_URL_BEDROCK"] == "http://127.0.0.1:4567"
+    assert environment["AWS_ENDPOINT_URL_S3"] == environment["AWS_ENDPOINT_URL_SQS"] == "http://127.0.0.1:4566"
 
 
 def test_the_worker_gets_its_dlq_and_the_overrides_win() -> None:
