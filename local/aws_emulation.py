@@ -90,15 +90,17 @@ class QueueInfo:
 
 
 def clients(endpoint_url: str, region: str) -> tuple[S3Client, SQSClient]:
+    return aws_client("s3", endpoint_url, region), aws_client("sqs", endpoint_url, region)
+
+
+def aws_client(service: str, endpoint_url: str, region: str) -> Any:
+    """A boto3 client of the emulation at ``endpoint_url``, with its fake credentials."""
     import boto3
 
     session = boto3.session.Session(
         region_name=region, aws_access_key_id=FAKE_ACCESS_KEY_ID, aws_secret_access_key=FAKE_SECRET_ACCESS_KEY
     )
-    return (
-        session.client("s3", endpoint_url=endpoint_url),
-        session.client("sqs", endpoint_url=endpoint_url),
-    )
+    return session.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
 
 def create_bucket(s3: S3Client, name: str, properties: Mapping[str, Any], region: str) -> list[str]:

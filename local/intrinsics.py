@@ -25,6 +25,13 @@ _RESOURCE_TYPES_ARN = {
     "AWS::S3::Bucket": "arn:aws:s3:::{name}",
     "AWS::Serverless::Function": "arn:aws:lambda:{region}:{account}:function:{name}",
     "AWS::Lambda::Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "AWS::DynamoDB::Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
+}
+# The property that names a resource, when the template names it (otherwise CloudFormation makes a name up).
+_NAME_PROPERTIES = {
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::S3::Bucket": "BucketName",
 }
 
 
@@ -89,7 +96,7 @@ class Resolver:
         resource = (self.template.get("Resources") or {}).get(logical_id)
         if resource is None:
             raise TemplateError(f"GetAtt {key}: no resource {logical_id} in the template")
-        name = self.physical_name(logical_id)
+        name = self._declared_name(resource) or self.physical_name(logical_id)
         if attribute == "Arn":
             pattern = _RESOURCE_TYPES_ARN.get(resource.get("Type", ""), "arn:aws:local:{region}:{account}:{name}")
             return pattern.format(region=self.region, account=self.account_id, name=name)
@@ -98,6 +105,11 @@ class Resolver:
         if attribute == "Stage":  # SAM's Api.Stage
             return str(self.resolve((resource.get("Properties") or {}).get("StageName", "Prod")))
         return f"{name}-{attribute}"
+
+    def _declared_name(self, resource: Mapping[str, Any]) -> str | None:
+        name_property = _NAME_PROPERTIES.get(resource.get("Type", ""))
+        declared = (resource.get("Properties") or {}).get(name_property) if name_property else None
+        return str(self.resolve(declared)) if declared is not None else None
 
     def physical_name(self, logical_id: str) -> str:
         """The name CloudFormation would generate (lower case, so it is also a valid bucket name)."""

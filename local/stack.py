@@ -29,6 +29,7 @@ from local.aws_emulation import (
     FAKE_SECRET_ACCESS_KEY,
     MotoServer,
     QueueInfo,
+    aws_client,
     clients,
     create_bucket,
     create_queue,
@@ -36,7 +37,15 @@ from local.aws_emulation import (
 )
 from local.containers import ContainerPool, FunctionSpec
 from local.intrinsics import Resolver, TemplateError
-from local.resources import ApiThrottle, api_definition, api_throttle, function_spec, resource, sqs_event_source
+from local.resources import (
+    ApiThrottle,
+    api_definition,
+    api_throttle,
+    create_table,
+    function_spec,
+    resource,
+    sqs_event_source,
+)
 from local.sqs_poller import MappingSettings, SqsPoller
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +53,10 @@ STACK_NAME = "imagegen-local"
 DEFAULT_API_KEY = "local-dev-api-key"  # not a secret: the same as in events/*.json
 API_ID, API_FUNCTION, WORKER_FUNCTION = "ImageApi", "GenerateImageFunction", "SqsWorkerFunction"
 BUCKET_ID, QUEUE_ID, DLQ_ID = "ImageBucket", "ImageQueue", "ImageDeadLetterQueue"
+JOBS_TABLE_ID = "JobsTable"
+GENERATE_ROUTE = "/generate-image"
+# The jobs' completions (source imagegen, README: Jobs), as a rule on the default bus would match them.
+JOB_EVENT_PATTERN = {"source": ["imagegen"], "detail-type": ["Job Succeeded", "Job Failed"]}
 ENDPOINTS_FILE = "endpoints.json"
 FUNCTION_ENV_PREFIX = "LOCAL_ENV_"
 
@@ -132,6 +145,7 @@ class Endpoints:
 
     api_url: str
     api_stage_url: str
+    api_base_url: str
     api_key: str
     aws_endpoint_url: str
     bedrock_endpoint_url: str
@@ -142,6 +156,8 @@ class Endpoints:
     image_prefix: str
     queue_url: str
     dlq_url: str
+    jobs_table: str
+    job_events_queue_url: str
     model_id: str
     visibility_timeout: int
     max_receive_count: int
@@ -155,6 +171,8 @@ class _Aws:
     bucket: str
     queue: QueueInfo
     dlq: QueueInfo
+    jobs_table: str
+    job_events: QueueInfo
 
 
 class Console:
@@ -229,10 +247,10 @@ class LocalStack:
             thread.join()
 
         api_base = f"http://127.0.0.1:{self._shim.port}"
-        route = api.routes[0]
         self.endpoints = Endpoints(
-            api_url=f"{api_base}{route.resource}",
-            api_stage_url=f"{api_base}/{api.stage}{route.resource}",
+            api_url=f"{api_base}{GENERATE_ROUTE}",
+            api_stage_url=f"{api_base}/{api.stage}{GENERATE_ROUTE}",
+            api_base_url=f"{api_base}/{api.stage}",
             api_key=settings.api_key,
             aws_endpoint_url=aws.url,
             bedrock_endpoint_url=self._standin.url,
@@ -243,6 +261,8 @@ class LocalStack:
             image_prefix=specs[API_FUNCTION].environment.get("IMAGE_PREFIX", ""),
             queue_url=aws.queue.url,
             dlq_url=aws.dlq.url,
+            jobs_table=aws.jobs_table,
+            job_events_queue_url=aws.job_events.url,
             model_id=specs[API_FUNCTION].environment["MODEL_ID"],
             visibility_timeout=visibility,
             max_receive_count=numbers.max_receive_count,
@@ -266,7 +286,29 @@ class LocalStack:
             "RedrivePolicy": json.dumps(redrive),
         }
         queue = self._create_queue(sqs, resolver, QUEUE_ID, queue_numbers)
-        return _Aws(self._moto.url, sqs, bucket, queue, dlq)
+        jobs_table = self._create_table(resolver)
+        job_events = self._route_job_events(sqs)
+        return _Aws(self._moto.url, sqs, bucket, queue, dlq, jobs_table, job_events)
+
+    def _create_table(self, resolver: Resolver) -> str:
+        """The template's jobs table, in moto's DynamoDB."""
+        properties = resolver.resolve(resource(resolver.template, JOBS_TABLE_ID).get("Properties") or {})
+        name = str(properties.get("TableName") or resolver.physical_name(JOBS_TABLE_ID))
+        create_table(aws_client("dynamodb", self._aws_url(), self.settings.region), name, properties)
+        resolver.refs[JOBS_TABLE_ID] = name
+        return name
+
+    def _route_job_events(self, sqs: Any) -> QueueInfo:
+        """A queue that receives the jobs' EventBridge events (the README's sample rule), so they can be seen."""
+        events = aws_client("events", self._aws_url(), self.settings.region)
+        queue = create_queue(sqs, f"{STACK_NAME}-job-events", {}, {})
+        events.put_rule(Name=f"{STACK_NAME}-job-events", EventPattern=json.dumps(JOB_EVENT_PATTERN), State="ENABLED")
+        events.put_targets(Rule=f"{STACK_NAME}-job-events", Targets=[{"Id": "queue", "Arn": queue.arn}])
+        return queue
+
+    def _aws_url(self) -> str:
+        assert self._moto is not None
+        return self._moto.url
 
     def _function_specs(self, resolver: Resolver, aws_url: str, bedrock_url: str) -> dict[str, FunctionSpec]:
         settings = self.settings
@@ -331,6 +373,8 @@ class LocalStack:
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_ENDPOINT_URL_S3": aws_url,
             "AWS_ENDPOINT_URL_SQS": aws_url,
+            "AWS_ENDPOINT_URL_DYNAMODB": aws_url,
+            "AWS_ENDPOINT_URL_EVENTBRIDGE": aws_url,
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_url,
             "AWS_ENDPOINT_URL_BEDROCK": bedrock_url,  # the control plane: no call from here reaches AWS's either
         }
@@ -394,16 +438,22 @@ def ready_text(
         "-H 'Content-Type: application/json' -d '{\"prompt\": \"a lighthouse at dawn, watercolor\"}'"
     )
     send = f"{aws} sqs send-message --queue-url {endpoints.queue_url} --message-body 'a lighthouse at dawn, watercolor'"
+    key = f"-H 'x-api-key: {endpoints.api_key}'"
+    queue_job = (
+        f"curl -sS -X POST {endpoints.api_base_url}/jobs {key} -H 'Content-Type: application/json' "
+        '-d \'{"prompt": "a lighthouse at dawn, watercolor"}\''
+    )
     throttle_text = f"{throttle.rate:g} req/s, burst {throttle.burst}" if throttle else "off"
     lines = [
         "",
         f"imagegen local stack ready in {elapsed:.1f} s  (no AWS account used; Ctrl-C stops everything)",
         f"  API       POST {endpoints.api_url}  (or {endpoints.api_stage_url})",
         f"            x-api-key: {endpoints.api_key}   stage throttle: {throttle_text}",
-        f"  AWS       {endpoints.aws_endpoint_url}  (moto: S3 + SQS)  region {endpoints.region}",
+        f"  AWS       {endpoints.aws_endpoint_url}  (moto: S3, SQS, DynamoDB, EventBridge)  region {endpoints.region}",
         f"            bucket {endpoints.bucket}, images under {endpoints.image_prefix}/",
         f"            queue  {endpoints.queue_url}",
         f"            DLQ    {endpoints.dlq_url}",
+        f"            jobs   table {endpoints.jobs_table}; their events in {endpoints.job_events_queue_url}",
         f"  Bedrock   {endpoints.bedrock_endpoint_url}  (stand-in, NOT an AI model; model id {endpoints.model_id})",
         f"  Worker    batches of up to {numbers.batch_size}, batching window {window} s, {worker_size} at a time;",
         f"            visibility timeout {endpoints.visibility_timeout} s locally (template: "
@@ -415,6 +465,9 @@ def ready_text(
         f"  {curl}",
         "Generate through the queue (images land under <prefix>/sqs/<message id>/):",
         f"  {send}",
+        "Queue a job over HTTP (202 at once), then follow it; any queue message is a job too, under its MessageId:",
+        f"  {queue_job}",
+        f"  curl -sS {endpoints.api_base_url}/jobs/<job_id> {key}      # or the newest: {endpoints.api_base_url}/jobs",
         'See the images: open an image\'s "url" from the HTTP answer (a presigned URL), or',
         f"  {aws} s3 ls s3://{endpoints.bucket}/{endpoints.image_prefix}/ --recursive",
         f"  {aws} s3 cp s3://{endpoints.bucket}/<key> .",

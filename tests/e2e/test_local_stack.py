@@ -153,7 +153,7 @@ def test_a_poison_message_lands_in_the_dlq_with_its_reason(
     assert attributes["error_message"]["StringValue"]
 
 
-def test_throttled_messages_are_retried_and_redriven_to_the_dlq_after_max_receives(
+def test_throttled_messages_are_retried_then_dead_lettered_with_their_reason_on_the_last_receive(
     local_stack: dict[str, Any], aws_clients: tuple[Any, Any], local_stack_log: Path
 ) -> None:
     # given
@@ -168,8 +168,11 @@ def test_throttled_messages_are_retried_and_redriven_to_the_dlq_after_max_receiv
     letters = [wait_until(partial(dead_letter, sqs, dlq, body), 45, f"{body!r} in the DLQ") for body in bodies]
     for letter in letters:
         assert letter is not None
-        assert int(letter["Attributes"]["ApproximateReceiveCount"]) >= local_stack["max_receive_count"]
-        assert "error_code" not in letter.get("MessageAttributes", {})  # moved by SQS's redrive, not by the worker
+        # sent by the worker on the message's last receive, with the last failure as its reason
+        attributes = {name: value["StringValue"] for name, value in letter["MessageAttributes"].items()}
+        assert attributes["error_code"] == "throttled"
+        assert int(attributes["receive_count"]) == local_stack["max_receive_count"]
+        assert f"failed on each of {local_stack['max_receive_count']} receives" in attributes["error_message"]
     for message_id in ids:
         assert keys_under(s3, local_stack["bucket"], f"{local_stack['image_prefix']}/sqs/{message_id}/") == []
     assert "left to retry" in local_stack_log.read_text()

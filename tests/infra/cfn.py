@@ -80,6 +80,8 @@ class _PlaceholderIds(Resolver):
             return f"arn:aws:sns:{REGION}:{ACCOUNT}:{logical_id}"
         if kind == "AWS::ApiGateway::Stage":
             return str(self.resolve(properties["StageName"]))
+        if kind == "AWS::DynamoDB::Table" and "TableName" in properties:
+            return str(self.resolve(properties["TableName"]))
         if kind == "AWS::Lambda::Function" and "FunctionName" in properties:
             return str(self.resolve(properties["FunctionName"]))
         return logical_id
@@ -102,6 +104,8 @@ class _PlaceholderIds(Resolver):
             return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.physical_name(logical_id)}"
         if kind == "AWS::IAM::Role":
             return f"arn:aws:iam::{ACCOUNT}:role/{logical_id}"
+        if kind == "AWS::DynamoDB::Table":
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.physical_name(logical_id)}"
         return f"arn:aws:{kind}:{logical_id}"
 
 

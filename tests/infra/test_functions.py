@@ -186,7 +186,7 @@ def test_every_image_prefix_the_template_accepts_is_accepted_by_the_core(templat
     assert re.fullmatch(template["Parameters"]["ImagePrefix"]["AllowedPattern"], prefix)
 
     # then the core accepts it as it is
-    environment = {"BUCKET_NAME": "bucket-name", "IMAGE_PREFIX": prefix}
+    environment = {"BUCKET_NAME": "bucket-name", "JOBS_TABLE": "imagegen-jobs", "IMAGE_PREFIX": prefix}
     assert Settings.from_env(environment).image_prefix == prefix
 
 

@@ -7,6 +7,13 @@ import pytest
 from tests.infra.cfn import ACCOUNT, REGION, Rendered, render
 
 XRAY = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+JOBS_TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/imagegen-test-jobs"
+# Events on the default bus, and only as the imagegen source: a role cannot pose as another system.
+JOB_EVENTS = (
+    frozenset({"events:PutEvents"}),
+    (f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default",),
+    repr({"StringEquals": {"events:source": "imagegen"}}),
+)
 Statement = tuple[frozenset[str], tuple[str, ...], str]
 
 
@@ -45,6 +52,12 @@ def test_the_api_function_may_write_its_logs_invoke_one_model_and_store_under_th
             ("arn:aws:s3:::imagebucket/images/api/*",),
             "''",
         ),
+        # jobs: presign the queue's images too, record and read jobs, list them newest first, queue them
+        (frozenset({"s3:GetObject"}), ("arn:aws:s3:::imagebucket/images/sqs/*",), "''"),
+        (frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"}), (JOBS_TABLE_ARN,), "''"),
+        (frozenset({"dynamodb:Query"}), (f"{JOBS_TABLE_ARN}/index/newest-first",), "''"),
+        (frozenset({"sqs:SendMessage"}), (f"arn:aws:sqs:{REGION}:{ACCOUNT}:imagegen-test-images",), "''"),
+        JOB_EVENTS,
     }
 
 
@@ -71,6 +84,8 @@ def test_the_worker_may_use_its_queue_its_dead_letter_queue_and_the_sqs_prefix_o
         ),
         (frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}), (queue_arn,), "''"),
         (frozenset({"sqs:SendMessage"}), (f"{queue_arn}-dlq",), "''"),
+        (frozenset({"dynamodb:UpdateItem"}), (JOBS_TABLE_ARN,), "''"),
+        JOB_EVENTS,
     }
 
 
