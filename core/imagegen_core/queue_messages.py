@@ -1,28 +1,5 @@
 """The queue's side of the contract: how an SQS message is read, where its images go, and how a dead letter
-explains itself. Pure functions, shared by the SQS worker and by anything that sends or inspects messages.
-
-How a body is read (the first non-blank character decides, so a prompt never turns into an error by accident):
-
-- ``{...}``: a JSON object with the fields of POST /generate-image, checked by the same ``parse_request``
-  (same rules, same messages). A body that starts with ``{`` but is not valid JSON is ``invalid_json``:
-  it is a broken request, not a prompt.
-- ``"..."``: when it parses as a JSON string (``json.dumps("a cat")``), that string is the prompt.
-- ``[...]``: when it parses, a JSON array is ``invalid_json`` (a request must be an object).
-- anything else, including ``1984``, ``true`` or ``[style] a cat``, is the prompt itself, with the
-  default parameters: a JSON number, boolean or null carries no request fields, and such words are
-  plausible prompts.
-- an empty or blank body is a ``validation_error`` (prompt required).
-
-Where the images go: ``<prefix>/sqs/<message id>/<index>-seed-<seed>.png``. Redeliveries must land on the
-same keys, and a key names the seed, so a message without a seed gets one derived from its message id,
-which SQS keeps across deliveries.
-
-A dead letter keeps the original body, so it can be redriven to the source queue once the cause is fixed
-(e.g. after a model change for ``model_error``); its message attributes say why it failed. SQS allows 10
-attributes per message and counts every name, type and value towards the message size (256 KiB by
-default), so there are 6 and the error text is bounded; the original message's own attributes are not
-copied: ``original_message_id`` ties the dead letter to the worker's logs instead.
-"""
+explains itself. Pure functions; the rules are in docs/architecture.md ("Queue messages")."""
 
 from __future__ import annotations
 
