@@ -2,8 +2,9 @@
 
 Plain boto3 with its clients created at import, ``json``, no Powertools, no pydantic, no validation, no
 error taxonomy, no logs, metrics or traces. It does the same work as our handlers for the same events and
-the same stand-ins: parse the event, InvokeModel (Titan's body), base64-decode each image, PutObject it
-and, for the API, presign a GET URL per image. It is run from the ``bench/`` directory as a top-level
+the same stand-ins: parse the event, record the job as running, InvokeModel (Titan's body), base64-decode
+each image, PutObject it, record the job as succeeded and put its event on EventBridge and, for the API,
+presign a GET URL per image. It is run from the ``bench/`` directory as a top-level
 module, so importing it costs nothing but its own imports. Not for production.
 """
 
@@ -17,8 +18,11 @@ from typing import Any
 import boto3
 
 s3 = boto3.client("s3")
+dynamodb = boto3.client("dynamodb")
+events = boto3.client("events")
 bedrock = boto3.client("bedrock-runtime", region_name=os.environ.get("BEDROCK_REGION", "us-east-1"))
 BUCKET = os.environ["BUCKET_NAME"]
+TABLE = os.environ["JOBS_TABLE"]
 MODEL_ID = os.environ.get("MODEL_ID", "amazon.titan-image-generator-v1")
 PREFIX = os.environ.get("IMAGE_PREFIX", "images")
 
@@ -61,6 +65,7 @@ def _generate(request: dict[str, Any], job_id: str) -> list[str]:
             "quality": request.get("quality", "standard"),
         },
     }
+    _record(job_id, "running")
     response = bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps(body))
     images = json.loads(response["body"].read())["images"]
     keys = []
@@ -68,4 +73,17 @@ def _generate(request: dict[str, Any], job_id: str) -> list[str]:
         key = f"{PREFIX}/{job_id}/{index}-seed-{seed}.png"
         s3.put_object(Bucket=BUCKET, Key=key, Body=base64.b64decode(encoded), ContentType="image/png")
         keys.append(key)
+    _record(job_id, "succeeded")
+    detail = json.dumps({"job_id": job_id, "status": "succeeded", "images": keys})
+    events.put_events(Entries=[{"Source": "imagegen", "DetailType": "Job Succeeded", "Detail": detail}])
     return keys
+
+
+def _record(job_id: str, status: str) -> None:
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key={"job_id": {"S": job_id}},
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": status}},
+    )

@@ -32,6 +32,9 @@ STACK_NAME = "imagegen-bench"
 # still a supported format): its answers carry up to five images per call, the heaviest payload the core
 # handles, and the baselines in bench/baseline_handlers.py speak it, so figures stay comparable across runs.
 MODEL = {"MODEL_ID": "amazon.titan-image-generator-v1", "BEDROCK_REGION": "us-east-1"}
+# The Bedrock stand-in judges lifecycles by its clock: the benchmarks run it on a day Titan still answered.
+STANDIN_TODAY = "2026-06-01"
+JOBS_TABLE = "imagegen-bench-jobs"
 ACCOUNT_ID = "123456789012"  # moto's default account
 API_FUNCTION, WORKER_FUNCTION = "GenerateImageFunction", "SqsWorkerFunction"
 BUCKET_ID, DLQ_ID = "ImageBucket", "ImageDeadLetterQueue"
@@ -67,6 +70,7 @@ def lambda_function(logical_id: str, endpoints: Endpoints, dlq_url: str) -> Func
     resolver = Resolver(template, REGION, ACCOUNT_ID, STACK_NAME)
     resolver.refs[BUCKET_ID] = bucket_name()
     resolver.refs[DLQ_ID] = dlq_url
+    resolver.refs["JobsTable"] = JOBS_TABLE
     spec = function_spec(
         template, resolver, logical_id, root=ROOT, environment=lambda_runtime_environment(endpoints), overrides=MODEL
     )
@@ -94,5 +98,7 @@ def lambda_runtime_environment(endpoints: Endpoints) -> dict[str, str]:
         "_AWS_XRAY_DAEMON_PORT": daemon_port,
         "AWS_ENDPOINT_URL_S3": endpoints.aws_url,
         "AWS_ENDPOINT_URL_SQS": endpoints.aws_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoints.aws_url,
+        "AWS_ENDPOINT_URL_EVENTBRIDGE": endpoints.aws_url,
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": endpoints.bedrock_url,
     }

@@ -1,6 +1,7 @@
 """What a benchmarked function talks to, all on 127.0.0.1 in the benchmark's own process.
 
-- S3 and SQS: moto's server as the local stack runs it (``local.aws_emulation.MotoServer``), reached over
+- S3, SQS, DynamoDB (the jobs table) and EventBridge: moto's server as the local stack runs it
+  (``local.aws_emulation.MotoServer``), reached over
   HTTP through ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL_SQS``, as a function on Lambda reaches the real
   services over HTTPS.
 - Bedrock: the stand-in (``local.bedrock_standin``), through ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``.
@@ -16,10 +17,12 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from local import aws_emulation
 from local.aws_emulation import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoServer, clients
+from local.resources import create_jobs_table
 
 REGION = "eu-west-1"
 FAKE_CREDENTIALS = {  # moto accepts any credentials: these are not secrets. Lambda's are session credentials.
@@ -90,12 +93,17 @@ class Services:
 @contextlib.contextmanager
 def running_services(latency_ms: int = 0, image_detail: str = "noisy") -> Iterator[Services]:
     """moto, the Bedrock stand-in and the X-Ray listener, all on loopback, stopped on exit."""
+    from bench.lambda_env import JOBS_TABLE, STANDIN_TODAY
     from local.bedrock_standin import BedrockStandin, StandinSettings
 
     listener = XRayListener()
-    standin = BedrockStandin(StandinSettings(latency_ms=latency_ms, image_detail=image_detail), host="127.0.0.1")
+    settings = StandinSettings(
+        latency_ms=latency_ms, image_detail=image_detail, today=date.fromisoformat(STANDIN_TODAY)
+    )
+    standin = BedrockStandin(settings, host="127.0.0.1")
     try:
         with moto_server() as aws_url, standin:
+            create_jobs_table(aws_emulation.aws_client("dynamodb", aws_url, REGION), JOBS_TABLE, REGION)
             yield Services(Endpoints(aws_url, standin.url, listener.address), standin, listener)
     finally:
         listener.close()

@@ -34,9 +34,12 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any, Final
 
+from bench.lambda_env import JOBS_TABLE, MODEL, STANDIN_TODAY
 from local.lambda_context import LambdaContext
+from local.resources import create_jobs_table
 
 MESSAGES = 10
 LATENCY_MS, QUICK_LATENCY_MS = 500, 200
@@ -51,8 +54,8 @@ ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "BUCKET_NAME": BUCKET,
-    "MODEL_ID": "amazon.titan-image-generator-v1",
-    "BEDROCK_REGION": "us-east-1",
+    "JOBS_TABLE": JOBS_TABLE,
+    **MODEL,
     "BEDROCK_MAX_ATTEMPTS": "1",
     "IMAGE_PREFIX": "bench",
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -184,17 +187,19 @@ def _stack(latency_ms: int) -> Iterator[tuple[Callable[..., Any], _CallsInFlight
     from local.bedrock_standin import BedrockStandin, StandinSettings
     from sqs_worker.app import lambda_handler
 
-    with BedrockStandin(StandinSettings(latency_ms=latency_ms), host="127.0.0.1", port=0) as standin, mock_aws():
+    settings = StandinSettings(latency_ms=latency_ms, today=date.fromisoformat(STANDIN_TODAY))
+    with BedrockStandin(settings, host="127.0.0.1", port=0) as standin, mock_aws():
         saved_endpoint = os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
         os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = standin.url
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         dlq_url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="imagegen-bench-dlq")["QueueUrl"]
+        create_jobs_table(boto3.client("dynamodb", region_name=REGION), JOBS_TABLE, REGION)
         os.environ["DLQ_URL"] = dlq_url
         reset_default_service()
         reset_clients()
-        settings = get_settings()
-        client = bedrock_client(settings.bedrock_region, settings.bedrock_read_timeout_seconds)
+        config = get_settings()
+        client = bedrock_client(config.bedrock_region, config.bedrock_read_timeout_seconds)
         counter = _CallsInFlight()
         client.meta.events.register("before-call.bedrock-runtime.InvokeModel", counter.before)
         client.meta.events.register("after-call.bedrock-runtime.InvokeModel", counter.after)

@@ -214,6 +214,15 @@ def create_table(dynamodb: Any, name: str, properties: Mapping[str, Any]) -> Non
         dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
 
 
+def create_jobs_table(dynamodb: Any, name: str, region: str) -> None:
+    """template.yaml's jobs table, under ``name`` (for the tests and the benchmarks, which run no stack)."""
+    from local.template import load_template
+
+    template = load_template()
+    resolver = Resolver(template, region, "123456789012", "imagegen")
+    create_table(dynamodb, name, resolver.resolve(resource(template, "JobsTable").get("Properties") or {}))
+
+
 def queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
     """CreateQueue attributes from a resolved AWS::SQS::Queue's properties (SSE, redrive, numbers)."""
     attributes = {name: _attribute_text(properties[name]) for name in SQS_ATTRIBUTES if name in properties}

@@ -21,10 +21,8 @@ from imagegen_core.clients import reset_clients
 from imagegen_core.observability import logger, metrics
 from imagegen_core.service import reset_default_service
 from local.bedrock_standin import BedrockStandin, StandinSettings
-from local.intrinsics import Resolver
 from local.lambda_context import LambdaContext
-from local.resources import create_table
-from local.template import load_template
+from local.resources import create_jobs_table
 from tests.helpers import BUCKET, JOBS_TABLE, REGION
 from tests.standin_requests import DEPLOYER
 
@@ -125,16 +123,8 @@ def aws(standin: BedrockStandin) -> Iterator[Any]:
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})  # as deployed
-        create_table(boto3.client("dynamodb", region_name=REGION), JOBS_TABLE, _jobs_table_properties())
+        create_jobs_table(boto3.client("dynamodb", region_name=REGION), JOBS_TABLE, REGION)
         yield s3
-
-
-def _jobs_table_properties() -> dict[str, Any]:
-    template = load_template()
-    properties: dict[str, Any] = Resolver(template, REGION, "123456789012", "imagegen-test").resolve(
-        template["Resources"]["JobsTable"]["Properties"]
-    )
-    return properties
 
 
 @pytest.fixture
