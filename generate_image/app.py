@@ -16,6 +16,7 @@ with imports_without_gc():
     from imagegen_core.models import parse_request
     from imagegen_core.observability import count_failure, logger, metrics, prompt_hash, tracer
     from imagegen_core.service import default_service
+    from imagegen_core.throttling import current_streak, retry_after
 
 app = APIGatewayRestResolver()
 
@@ -62,7 +63,7 @@ def on_known_error(error: ImageGenError) -> Response:
     logger.warning("request failed", extra={"code": error.code, "reason": error.message})
     headers = {}
     if isinstance(error, ThrottledError):
-        headers["Retry-After"] = str(default_service().settings.retry_after_seconds)
+        headers["Retry-After"] = str(retry_after(current_streak(), default_service().settings.retry_after_seconds))
     return _error_response(error.status, error.to_dict(), headers)
 
 

@@ -9,6 +9,7 @@ Settings come from ``LOCAL_*`` variables (``StackSettings``); docs/local-stack.m
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import sys
@@ -67,6 +68,7 @@ class StackSettings:
     model_id: str | None = None  # None: the core's default model
     api_throttle: bool = True
     function_env: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict)  # template parameters, as sam --parameter-overrides
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackSettings:
@@ -91,6 +93,7 @@ class StackSettings:
                 for name, value in env.items()
                 if name.startswith(FUNCTION_ENV_PREFIX) and len(name) > len(FUNCTION_ENV_PREFIX)
             },
+            parameters=_parameter_overrides(env, "LOCAL_PARAMETER_OVERRIDES"),
         )
 
 
@@ -169,9 +172,12 @@ class Console:
 
 
 class LocalStack:
-    def __init__(self, settings: StackSettings, out: TextIO = sys.stdout) -> None:
+    """``standin`` replaces the Bedrock stand-in's settings read from ``BEDROCK_STANDIN_*`` (benchmarks use it)."""
+
+    def __init__(self, settings: StackSettings, out: TextIO = sys.stdout, standin: Any = None) -> None:
         self.settings = settings
         self.console = Console(out)
+        self._standin_settings = standin
         self.endpoints: Endpoints | None = None
         self._moto: MotoServer | None = None
         self._standin: Any = None
@@ -182,8 +188,12 @@ class LocalStack:
 
     # -- start -----------------------------------------------------------------------------------------
 
-    def start(self, launched: float | None = None) -> Endpoints:
-        """Start everything; ``launched`` (a ``time.monotonic()``) is when the command began, for the banner."""
+    def start(self, launched: float | None = None, *, poll: bool = True) -> Endpoints:
+        """Start everything; ``launched`` (a ``time.monotonic()``) is when the command began, for the banner.
+
+        ``poll=False`` leaves the SQS event source stopped until ``start_polling()``: a benchmark fills the queue
+        first and warms the worker's containers (``warm_worker``), then lets the event source loose.
+        """
         started = time.monotonic() if launched is None else launched
         settings = self.settings
         endpoints_file = settings.state_dir / ENDPOINTS_FILE
@@ -192,12 +202,16 @@ class LocalStack:
 
         template = load_template(settings.template_path)
         numbers = QueueNumbers.from_template_settings(queue_settings(template))
+        from local.bedrock_standin import StandinSettings
+
+        standin_settings = self._standin_settings or StandinSettings.from_env()
         resolver = Resolver(template, settings.region, ACCOUNT_ID, STACK_NAME)
+        resolver.refs.update(parameter_values(template, settings, standin_settings.quota_rps))
         window = numbers.batching_window_seconds if settings.batching_window is None else settings.batching_window
         visibility = window + 10 if settings.visibility_timeout is None else settings.visibility_timeout
 
         aws = self._start_aws(resolver, numbers, visibility)
-        self._standin = self._start_standin()
+        self._standin = self._start_standin(standin_settings, resolver.ref("BedrockRequestsPerMinute"))
         specs = self._function_specs(resolver, aws.url, self._standin.url)
         mapping = sqs_event_source(template, resolver, WORKER_FUNCTION)
         worker_size = settings.worker_concurrency or mapping.maximum_concurrency or 2
@@ -219,7 +233,8 @@ class LocalStack:
             report_batch_item_failures=mapping.report_batch_item_failures,
         )
         self._poller = SqsPoller(aws.sqs, mapping_settings, worker_pool.invoke, self.console.sink("sqs"))
-        self._poller.start()
+        if poll:
+            self._poller.start()
         for thread in warming:
             thread.join()
 
@@ -246,6 +261,25 @@ class LocalStack:
         self._write_endpoints(endpoints_file)
         self._print_ready(time.monotonic() - started, numbers, window, worker_size, throttle)
         return self.endpoints
+
+    def start_polling(self) -> None:
+        """Start the SQS event source of a stack started with ``poll=False``."""
+        assert self._poller is not None, "start() first"
+        self._poller.start()
+
+    def warm_worker(self) -> None:
+        """Start every container of the worker's pool (as many as the event source's concurrency) at once."""
+        pool = next(pool for pool in self._pools if pool.spec.name.endswith("-sqs-worker"))
+        threads = [threading.Thread(target=pool.warm) for _ in range(pool.size)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    @property
+    def standin(self) -> Any:
+        """The running Bedrock stand-in (its ``calls``, ``throttled_calls``, ``configure()``)."""
+        return self._standin
 
     def _start_aws(self, resolver: Resolver, numbers: QueueNumbers, visibility: int) -> _Aws:
         """moto, with the template's bucket, DLQ and queue (the queue with the local visibility timeout)."""
@@ -301,10 +335,14 @@ class LocalStack:
         register_queue(resolver, logical_id, queue)
         return queue
 
-    def _start_standin(self) -> Any:
-        from local.bedrock_standin import BedrockStandin, StandinSettings
+    def _start_standin(self, settings: Any, worker_quota: Any) -> Any:
+        from local.bedrock_standin import BedrockStandin
 
-        return BedrockStandin(StandinSettings.from_env(), host="127.0.0.1", port=self.settings.bedrock_port).start()
+        standin = BedrockStandin(settings, host="127.0.0.1", port=self.settings.bedrock_port).start()
+        quota = f"{settings.quota_rps:g} req/s (burst {settings.quota_burst})" if settings.quota_rps > 0 else "none"
+        pace = f"{worker_quota} calls/min" if int(worker_quota) > 0 else "off"
+        self._notes.append(f"Bedrock quota {quota}; the worker's pace: {pace} (BedrockRequestsPerMinute)")
+        return standin
 
     def _container_environment(self, aws_url: str, bedrock_url: str) -> dict[str, str]:
         """What every container starts with: Lambda's basics, fake credentials, the local endpoints.
@@ -444,6 +482,33 @@ def _core_default_model() -> str:
     from imagegen_core.config import Settings
 
     return Settings.from_env({"BUCKET_NAME": "any-bucket"}).model_id
+
+
+def _parameter_overrides(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """``Key=Value Key2=Value2`` (sam deploy's --parameter-overrides) as a dict."""
+    overrides: dict[str, str] = {}
+    for item in env.get(name, "").split():
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise SettingError(f"{name}: {item!r} is not Key=Value (e.g. {name}='BedrockRequestsPerMinute=120')")
+        overrides[key] = value
+    return overrides
+
+
+def parameter_values(template: Mapping[str, Any], settings: StackSettings, quota_rps: float) -> dict[str, str]:
+    """The parameter values to resolve the template with: LOCAL_PARAMETER_OVERRIDES first; then, as a deployment
+    sized to its quota would have them, BedrockRequestsPerMinute from the stand-in's quota (0, no pacing, when it
+    has none) and WorkerMaxConcurrency from LOCAL_WORKER_CONCURRENCY (the worker's share matches its pollers)."""
+    known = template.get("Parameters") or {}
+    unknown = sorted(set(settings.parameters) - set(known))
+    if unknown:
+        raise SettingError(f"LOCAL_PARAMETER_OVERRIDES names no parameter of the template: {', '.join(unknown)}")
+    values = dict(settings.parameters)
+    if "BedrockRequestsPerMinute" in known:
+        values.setdefault("BedrockRequestsPerMinute", str(math.floor(quota_rps * 60)))
+    if settings.worker_concurrency is not None:
+        values.setdefault("WorkerMaxConcurrency", str(settings.worker_concurrency))
+    return values
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

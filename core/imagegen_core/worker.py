@@ -20,10 +20,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from imagegen_core.batch import ConcurrentBatchProcessor, WeightedSemaphore
 from imagegen_core.clients import sqs_client
 from imagegen_core.config import WorkerSettings, get_worker_settings
-from imagegen_core.errors import ImageGenError
+from imagegen_core.errors import ImageGenError, ThrottledError
 from imagegen_core.observability import count_failure, logger, metrics, prompt_hash
 from imagegen_core.queue_messages import dead_letter_attributes, job_id_for, request_for
 from imagegen_core.service import ImageService, default_service
+from imagegen_core.throttling import HandBack, QuotaWaitTimeout, pace, pacing_deadline, report_pace
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -33,11 +34,14 @@ if TYPE_CHECKING:
 def process_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Handle one SQS batch with the container's service; Lambda's ``batchItemFailures`` response."""
     settings = get_worker_settings()
-    worker = MessageWorker(default_service(), DeadLetterQueue(sqs_client, settings.dlq_url), settings)
+    pace(settings)
+    dead_letters = DeadLetterQueue(sqs_client, settings.dlq_url)
+    worker = MessageWorker(default_service(), dead_letters, settings, HandBack.for_worker(sqs_client, settings))
     processor = ConcurrentBatchProcessor(max_workers=settings.concurrency)
     with processor(records=event.get("Records") or [], handler=worker.handle, lambda_context=context):
         results = processor.process()
         count_outcomes(results, worker.failure_codes)  # before the context's exit raises when every message failed
+        report_pace()
     return processor.response()
 
 
@@ -79,9 +83,12 @@ class MessageWorker:
     printed from several threads at once could interleave and be lost to CloudWatch.
     """
 
-    def __init__(self, service: ImageService, dead_letters: DeadLetterQueue, settings: WorkerSettings) -> None:
+    def __init__(
+        self, service: ImageService, dead_letters: DeadLetterQueue, settings: WorkerSettings, hand_back: HandBack
+    ) -> None:
         self.service = service
         self.dead_letters = dead_letters
+        self.hand_back = hand_back
         self.images_in_flight = WeightedSemaphore(settings.max_images_in_flight)
         self.time_guard_ms = settings.time_guard_ms
         self.failure_codes: list[str] = []  # list.append is atomic: no lock needed
@@ -91,14 +98,19 @@ class MessageWorker:
         logger.thread_safe_append_keys(message_id=record.message_id)  # this record's context only
         try:
             return self._handle(record, lambda_context)
-        except (NotStartedError, DeadLetterFailedError):
-            raise  # logged where they arise
+        except NotStartedError:  # logged where it arises
+            self.hand_back.soon(record.receipt_handle, receive_count(record), "not_started")
+            raise
+        except DeadLetterFailedError:
+            raise  # logged where it arises
         except ImageGenError as error:  # transient: permanent ones were dead-lettered in _handle
             self.failure_codes.append(error.code)
             logger.warning(
                 "message failed; SQS will retry it",
                 extra={"code": error.code, "reason": error.message, "receive_count": receive_count(record)},
             )
+            if isinstance(error, ThrottledError):
+                self.hand_back.soon(record.receipt_handle, receive_count(record), error.code)
             raise
         except Exception:
             self.failure_codes.append("internal_error")
@@ -129,9 +141,12 @@ class MessageWorker:
                 },
             )
             logger.debug("prompt", extra={"prompt": request.prompt})
-            result = self.service.generate(
-                request, job_id=job_id_for(record.message_id), request_id=record.message_id, resume=True
-            )
+            with pacing_deadline(self._spare_ms(lambda_context) / 1000):
+                result = self.service.generate(
+                    request, job_id=job_id_for(record.message_id), request_id=record.message_id, resume=True
+                )
+        except QuotaWaitTimeout:
+            raise self._not_started("no turn to call Bedrock before the time guard", lambda_context) from None
         except ImageGenError as error:
             if error.transient:
                 raise

@@ -24,6 +24,7 @@ from imagegen_core.service import default_service
 from local.bedrock_standin import BedrockStandin
 from sqs_worker.app import lambda_handler
 from tests.conftest import BUCKET, REGION, LambdaContext, load_event
+from tests.integration.conftest import Queues
 
 PNG = b"\x89PNG\r\n\x1a\n"
 MIXED = {
@@ -36,11 +37,9 @@ MIXED = {
 
 
 @pytest.fixture
-def dlq(aws: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The dead-letter queue in moto, its URL in DLQ_URL."""
-    url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="imagegen-dlq")["QueueUrl"]
-    monkeypatch.setenv("DLQ_URL", url)
-    return url
+def dlq(queues: Queues) -> str:
+    """The dead-letter queue in moto, its URL in DLQ_URL (and the image queue's in QUEUE_URL)."""
+    return queues.dlq_url
 
 
 def sqs_event(*bodies: str, ids: list[str] | None = None) -> dict[str, Any]:
@@ -266,7 +265,7 @@ def test_an_s3_failure_is_retried_and_a_batch_that_failed_whole_is_a_function_er
 
 
 def test_a_message_the_dlq_cannot_take_is_retried_rather_than_lost(
-    aws: Any, standin: BedrockStandin, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: Any, queues: Queues, standin: BedrockStandin, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a DLQ_URL whose queue does not exist
     monkeypatch.setenv("DLQ_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/no-such-queue")
