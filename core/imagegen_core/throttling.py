@@ -10,11 +10,12 @@ and, after ``maxReceiveCount`` receives, dead-lettered although nothing was wron
 - **Every InvokeModel attempt is watched** (``watch``: botocore's ``before-call`` and ``after-call`` events of
   the Bedrock client, registered once when ``imagegen_core.clients`` creates it), so the in-call retries of
   ``bedrock.invoke`` are seen one by one, in both functions, without a change to how calls are made.
-- **The worker paces itself** (``Pacer``): its threads take turns at a rate that starts at the worker's share of
-  the quota (``BEDROCK_REQUESTS_PER_MINUTE`` / ``WORKER_MAX_CONCURRENCY``), grows additively while calls
-  succeed, up to the whole quota, and is cut by a third when one is throttled (AIMD, as TCP does with its
-  window). A message waits for its turn only while its invocation has time to spare (``pacing_deadline``);
-  otherwise it is not started (``QuotaWaitTimeout``) and handed back.
+- **The worker paces itself** (``Pacer``): its threads take turns at a rate that starts at the invocation's share
+  of the quota (``BEDROCK_REQUESTS_PER_MINUTE`` shared by ``WORKER_MAX_CONCURRENCY`` invocations, one of which
+  is usually between two batches), grows additively while calls succeed, up to the whole quota, and shrinks by
+  a tenth for each throttled call (AIMD, as TCP does with its window). A message waits for its turn only while
+  its invocation has time to spare (``pacing_deadline``); otherwise it is not started (``QuotaWaitTimeout``)
+  and handed back.
 - **A message the worker gives up on for throttling, or does not start, is handed back soon** (``HandBack``:
   ``ChangeMessageVisibility`` on its receipt handle), after a jittered delay that doubles with its receive
   count, instead of waiting out the queue's visibility timeout.
@@ -61,13 +62,18 @@ class Pacer:
     A call takes the next free turn (turns are ``1 / rate`` apart, never bunched: a pause does not save up a
     burst) and sleeps until it. Each success adds ``INCREASE * initial**2 / rate`` to the rate, so the rate
     grows by ``INCREASE * initial`` per ``1 / initial`` seconds whatever it is (a straight line in time, as
-    TCP's window grows per round trip); a throttled call multiplies it by ``DECREASE``, once per congestion:
-    calls that took their turn before the last cut were sent at the old rate, and their throttling is
-    already answered. The rate stays within [floor, ceiling]; the ceiling is the whole quota.
+    TCP's window grows per round trip); a throttled call multiplies it by ``DECREASE``, unless it took its turn
+    before the last cut (it was sent at the old rate, and that cut already answered it: this matters only when
+    throttled answers come late, Bedrock's come at once). The rate stays within [floor, ceiling]; the ceiling
+    is the whole quota.
+
+    The constants were chosen with bench/drain.py: a gentle cut keeps the quota busy (a throttled call costs
+    Bedrock nothing and is retried after a short backoff), while a slow climb keeps throttled calls to about a
+    fifth of all calls and hand-backs to a few in a hundred messages (docs/performance.md).
     """
 
     INCREASE = 0.05
-    DECREASE = 2 / 3
+    DECREASE = 0.9
 
     def __init__(
         self,
@@ -246,7 +252,7 @@ def pace(settings: WorkerSettings) -> Pacer | None:
         return None
     with _pacer_lock:
         if _pacer is None:
-            _pacer = Pacer(initial=quota / settings.worker_max_concurrency, ceiling=quota)
+            _pacer = Pacer(initial=quota / max(1, settings.worker_max_concurrency - 1), ceiling=quota)
         return _pacer
 
 

@@ -101,7 +101,7 @@ def test_a_throttle_cuts_the_rate_once_for_the_calls_that_were_already_sent() ->
     # when all three come back throttled
     cuts = [paced.throttled(turn) for turn in turns]
 
-    # then the rate was cut once, by a third: the later two were sent before the cut
+    # then the rate was cut once, by DECREASE: the later two were sent before the cut
     assert cuts == [True, False, False]
     assert paced.rate == pytest.approx(2.0 * Pacer.DECREASE)
 
