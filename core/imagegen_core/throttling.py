@@ -241,6 +241,7 @@ _pacer_lock = threading.Lock()
 _streak = ThrottleStreak()
 _deadline: ContextVar[float | None] = ContextVar("imagegen_pacing_deadline", default=None)
 _TURN = "imagegen_pacer_turn"  # where a call's turn is kept in botocore's per-request context
+_SENT = "imagegen_sent_at"  # when the call left, after any wait for its turn
 
 
 def pace(settings: WorkerSettings) -> Pacer | None:
@@ -300,17 +301,23 @@ class _Hooks:
     def before_call(self, context: dict[str, Any], **_: Any) -> None:
         """Wait for the pacer's turn (the worker only); returning None lets botocore send the request."""
         pacer = _pacer
-        if pacer is None:
-            return
-        turn = pacer.acquire(_deadline.get())
-        if turn is None:
-            raise QuotaWaitTimeout("no turn to call Bedrock came before the time guard")
-        context[_TURN] = (pacer, turn)
+        if pacer is not None:
+            turn = pacer.acquire(_deadline.get())
+            if turn is None:
+                raise QuotaWaitTimeout("no turn to call Bedrock came before the time guard")
+            context[_TURN] = (pacer, turn)
+        context[_SENT] = time.perf_counter()
 
     def after_call(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         """Learn from the answer: a success or a throttle (timeouts and other errors teach nothing here)."""
         if http_response.status_code < 300:
             throttled = False
+            # The call alone, without the waits for a turn or between attempts that BedrockLatency includes:
+            # the seconds per call that sizing the worker needs (docs/operations.md#sizing-the-worker).
+            sent = context.get(_SENT)
+            if sent is not None:
+                elapsed_ms = (time.perf_counter() - sent) * 1000
+                metrics.add_metric(name="BedrockCallLatency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
         elif self._is_throttling(parsed):
             throttled = True
             metrics.add_metric(name="BedrockThrottled", unit=MetricUnit.Count, value=1)

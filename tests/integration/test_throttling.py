@@ -149,6 +149,9 @@ def test_a_throttled_call_slows_the_workers_pace_and_every_attempt_is_counted(
     assert pacer.rate < pacer.initial == 100.0
     [published] = emf_values(printed, "BedrockPace")
     assert published == pytest.approx(pacer.rate, abs=0.001)
+    # and the call that answered has its own latency, without the waits between the other's attempts
+    [call_ms] = emf_values(printed, "BedrockCallLatency")
+    assert 0 < call_ms <= max(emf_values(printed, "BedrockLatency"))
 
 
 def test_a_success_ends_the_throttle_streak(queues: Queues, standin: BedrockStandin) -> None:
