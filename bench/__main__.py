@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--quick] [--only NAME ...] [--json FILE]
 
-NAME is one of: cold-start, batch, overhead, memory, load (default: all, in that order). ``--quick`` uses
+NAME is one of: cold-start, batch, overhead, memory, load, drain (default: all, in that order). ``--quick`` uses
 fewer runs and smaller sizes, to keep the benchmarks working in CI; its verdicts are indicative only, judge
 on a full run. A MISS is reported, not fatal: the exit status is 1 only when a benchmark crashed. Each
 benchmark's details follow the table; docs/performance.md explains them. Every server listens on 127.0.0.1.
@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import batch, cold_start, load, memory, overhead, worker_batch
+from bench import batch, cold_start, drain, load, memory, overhead, worker_batch
 from bench.table import Row, machine, render
 
 # The cold start first, on the quietest machine; the batch benchmark next, while this process is still small:
 # its child reads its RSS high water with ru_maxrss, which Linux starts at the parent's high water.
-NAMES = ("cold-start", "batch", "overhead", "memory", "load")
+NAMES = ("cold-start", "batch", "overhead", "memory", "load", "drain")
 
 
 def cold_start_rows(figures: dict[str, Any]) -> list[Row]:
@@ -96,6 +96,21 @@ def load_rows(figures: dict[str, Any]) -> list[Row]:
     ]
 
 
+def drain_rows(figures: dict[str, Any]) -> list[Row]:
+    return [
+        Row(
+            f"drain, {run['messages']} queued at {run['quota_rps']} req/s (burst {run['quota_burst']}), "
+            f"L = {run['latency_ms']} ms, x{run['time_scale']} time",
+            f"{run['seconds']:.1f} s, {run['dead_lettered']} dead, {run['throttled_calls']} throttled",
+            f"{run['ideal_seconds']:g} s ideal (N / quota)",
+            f"{run['ratio']:.2f}x",
+            f"<= {drain.TARGET_RATIO}x, 0 dead",
+            drain.met(run),
+        )
+        for run in figures["runs"]
+    ]
+
+
 BENCHMARKS: dict[
     str, tuple[Callable[[bool], dict[str, Any]], Callable[[dict[str, Any]], str], Callable[..., list[Row]]]
 ] = {
@@ -104,6 +119,7 @@ BENCHMARKS: dict[
     "memory": (lambda quick: memory.measure(quick=quick), memory.report, memory_rows),
     "batch": (lambda quick: batch.measure(quick=quick), worker_batch.report, batch_rows),
     "load": (lambda quick: load.measure(quick=quick), load.report, load_rows),
+    "drain": (lambda quick: drain.measure(quick=quick), drain.report, drain_rows),
 }
 
 

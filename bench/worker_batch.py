@@ -193,9 +193,10 @@ def _stack(latency_ms: int) -> Iterator[tuple[Callable[..., Any], _CallsInFlight
         os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = standin.url
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        dlq_url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="imagegen-bench-dlq")["QueueUrl"]
+        sqs = boto3.client("sqs", region_name=REGION)
+        os.environ["DLQ_URL"] = sqs.create_queue(QueueName="imagegen-bench-dlq")["QueueUrl"]
+        os.environ["QUEUE_URL"] = sqs.create_queue(QueueName="imagegen-bench")["QueueUrl"]
         create_jobs_table(boto3.client("dynamodb", region_name=REGION), JOBS_TABLE, REGION)
-        os.environ["DLQ_URL"] = dlq_url
         reset_default_service()
         reset_clients()
         config = get_settings()
@@ -209,6 +210,7 @@ def _stack(latency_ms: int) -> Iterator[tuple[Callable[..., Any], _CallsInFlight
             reset_default_service()
             reset_clients()
             os.environ.pop("DLQ_URL", None)
+            os.environ.pop("QUEUE_URL", None)
             if saved_endpoint is None:
                 os.environ.pop("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", None)
             else:

@@ -431,7 +431,8 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = standin.record(model_id, {}, denied.reply(), region or "")
             else:
                 reply = standin.invoke(model_id, raw_body, region, access_key)
-            standin.wait_latency()
+            if reply.error != "ThrottlingException":  # Bedrock refuses over-quota calls at once, without generating
+                standin.wait_latency()
         elif control is not None:
             operation = " ".join(filter(None, control))
             query = parse_qs(parts.query)
@@ -527,7 +528,7 @@ Bedrock stand-in listening on {url}
   Ctrl-C to stop."""
 
 _FLAGS: dict[str, str] = {
-    "latency_ms": "milliseconds added to every InvokeModel answer (default 0)",
+    "latency_ms": "milliseconds added to every InvokeModel answer but a throttled one (default 0)",
     "throttle_rate": "probability 0..1 of a ThrottlingException (default 0)",
     "error_rate": "probability 0..1 of a ModelTimeoutException (default 0)",
     "random_seed": "seed of the rate knobs' dice (default 0)",

@@ -6,8 +6,10 @@ maximum concurrency, so at most that many invocations run at once. Each record i
 Lambda's (``build_sqs_record``). After the invocation, with ReportBatchItemFailures, every message not
 named in ``batchItemFailures`` is deleted; a failed invocation (error, timeout, crash) or an invalid
 response deletes nothing. Nothing else touches the failed messages: they become visible again when
-their visibility timeout ends, and the queue's redrive policy moves them to the DLQ after
-``maxReceiveCount`` receives (moto implements redrive like SQS).
+their visibility timeout ends — the queue's, or the one the worker set with ``ChangeMessageVisibility``
+on the record's receipt handle (ours does for a throttled message; moto honours it as SQS does) — and the
+queue's redrive policy moves them to the DLQ after ``maxReceiveCount`` receives (moto implements redrive
+like SQS).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ Settings come from ``LOCAL_*`` variables (``StackSettings``); docs/local-stack.m
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import sys
@@ -21,7 +22,7 @@ from typing import Annotated, Any, ClassVar, Self, TextIO
 
 from pydantic import BeforeValidator
 
-from imagegen_core.env_settings import EnvSettings, between
+from imagegen_core.env_settings import ConfigError, EnvSettings, between
 from local.api_shim import ApiDefinition, ApiGateway, ApiShim, TokenBucket
 from local.aws_emulation import (
     ACCOUNT_ID,
@@ -73,6 +74,19 @@ def _on_off(value: Any) -> Any:
     raise ValueError("must be on or off")
 
 
+def _parameter_overrides(value: Any) -> Any:
+    """``Key=Value Key2=Value2`` (sam deploy's --parameter-overrides) as a dict."""
+    if not isinstance(value, str):
+        return value
+    overrides: dict[str, str] = {}
+    for item in value.split():
+        key, equals, setting = item.partition("=")
+        if not equals or not key:
+            raise ValueError(f"{item!r} is not Key=Value (e.g. 'BedrockRequestsPerMinute=120')")
+        overrides[key] = setting
+    return overrides
+
+
 Port = Annotated[int, between(0, 65535)]  # 0: a free port, chosen when the server binds
 
 
@@ -83,7 +97,10 @@ class StackSettings(EnvSettings):
     """
 
     env_prefix: ClassVar[str] = "LOCAL_"
-    env_names: ClassVar[Mapping[str, str]] = {"template_path": "LOCAL_TEMPLATE"}
+    env_names: ClassVar[Mapping[str, str]] = {
+        "template_path": "LOCAL_TEMPLATE",
+        "parameters": "LOCAL_PARAMETER_OVERRIDES",
+    }
 
     aws_port: Port = 4566
     bedrock_port: Port = 4567
@@ -99,6 +116,7 @@ class StackSettings(EnvSettings):
     model_id: str | None = None  # None: the core's default model
     api_throttle: Annotated[bool, BeforeValidator(_on_off)] = True
     function_env: Mapping[str, str] = {}
+    parameters: Annotated[Mapping[str, str], BeforeValidator(_parameter_overrides)] = {}  # sam's --parameter-overrides
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:
@@ -192,9 +210,12 @@ class Console:
 
 
 class LocalStack:
-    def __init__(self, settings: StackSettings, out: TextIO = sys.stdout) -> None:
+    """``standin`` replaces the Bedrock stand-in's settings read from ``BEDROCK_STANDIN_*`` (benchmarks use it)."""
+
+    def __init__(self, settings: StackSettings, out: TextIO = sys.stdout, standin: Any = None) -> None:
         self.settings = settings
         self.console = Console(out)
+        self._standin_settings = standin
         self.endpoints: Endpoints | None = None
         self._moto: MotoServer | None = None
         self._standin: Any = None
@@ -205,8 +226,12 @@ class LocalStack:
 
     # -- start -----------------------------------------------------------------------------------------
 
-    def start(self, launched: float | None = None) -> Endpoints:
-        """Start everything; ``launched`` (a ``time.monotonic()``) is when the command began, for the banner."""
+    def start(self, launched: float | None = None, *, poll: bool = True) -> Endpoints:
+        """Start everything; ``launched`` (a ``time.monotonic()``) is when the command began, for the banner.
+
+        ``poll=False`` leaves the SQS event source stopped until ``start_polling()``: a benchmark fills the queue
+        first and warms the worker's containers (``warm_worker``), then lets the event source loose.
+        """
         started = time.monotonic() if launched is None else launched
         settings = self.settings
         endpoints_file = settings.state_dir / ENDPOINTS_FILE
@@ -215,12 +240,16 @@ class LocalStack:
 
         template = load_template(settings.template_path)
         numbers = QueueNumbers.from_template_settings(queue_settings(template))
+        from local.bedrock_standin import StandinSettings
+
+        standin_settings = self._standin_settings or StandinSettings.from_env()
         resolver = Resolver(template, settings.region, ACCOUNT_ID, STACK_NAME)
+        resolver.refs.update(parameter_values(template, settings, standin_settings.quota_rps))
         window = numbers.batching_window_seconds if settings.batching_window is None else settings.batching_window
         visibility = window + 10 if settings.visibility_timeout is None else settings.visibility_timeout
 
         aws = self._start_aws(resolver, numbers, visibility)
-        self._standin = self._start_standin()
+        self._standin = self._start_standin(standin_settings, resolver.ref("BedrockRequestsPerMinute"))
         specs = self._function_specs(resolver, aws.url, self._standin.url)
         mapping = sqs_event_source(template, resolver, WORKER_FUNCTION)
         worker_size = settings.worker_concurrency or mapping.maximum_concurrency or 2
@@ -242,7 +271,8 @@ class LocalStack:
             report_batch_item_failures=mapping.report_batch_item_failures,
         )
         self._poller = SqsPoller(aws.sqs, mapping_settings, worker_pool.invoke, self.console.sink("sqs"))
-        self._poller.start()
+        if poll:
+            self._poller.start()
         for thread in warming:
             thread.join()
 
@@ -271,6 +301,25 @@ class LocalStack:
         self._write_endpoints(endpoints_file)
         self._print_ready(time.monotonic() - started, numbers, window, worker_size, throttle)
         return self.endpoints
+
+    def start_polling(self) -> None:
+        """Start the SQS event source of a stack started with ``poll=False``."""
+        assert self._poller is not None, "start() first"
+        self._poller.start()
+
+    def warm_worker(self) -> None:
+        """Start every container of the worker's pool (as many as the event source's concurrency) at once."""
+        pool = next(pool for pool in self._pools if pool.spec.name.endswith("-sqs-worker"))
+        threads = [threading.Thread(target=pool.warm) for _ in range(pool.size)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    @property
+    def standin(self) -> Any:
+        """The running Bedrock stand-in (its ``calls``, ``throttled_calls``, ``configure()``)."""
+        return self._standin
 
     def _start_aws(self, resolver: Resolver, numbers: QueueNumbers, visibility: int) -> _Aws:
         """moto, with the template's bucket, DLQ and queue (the queue with the local visibility timeout)."""
@@ -348,10 +397,14 @@ class LocalStack:
         register_queue(resolver, logical_id, queue)
         return queue
 
-    def _start_standin(self) -> Any:
-        from local.bedrock_standin import BedrockStandin, StandinSettings
+    def _start_standin(self, settings: Any, worker_quota: Any) -> Any:
+        from local.bedrock_standin import BedrockStandin
 
-        return BedrockStandin(StandinSettings.from_env(), host="127.0.0.1", port=self.settings.bedrock_port).start()
+        standin = BedrockStandin(settings, host="127.0.0.1", port=self.settings.bedrock_port).start()
+        quota = f"{settings.quota_rps:g} req/s (burst {settings.quota_burst})" if settings.quota_rps > 0 else "none"
+        pace = f"{worker_quota} calls/min" if int(worker_quota) > 0 else "off"
+        self._notes.append(f"Bedrock quota {quota}; the worker's pace: {pace} (BedrockRequestsPerMinute)")
+        return standin
 
     def _container_environment(self, aws_url: str, bedrock_url: str) -> dict[str, str]:
         """What every container starts with: Lambda's basics, fake credentials, the local endpoints.
@@ -505,3 +558,19 @@ def _core_default_model() -> str:
     from imagegen_core.catalog import DEFAULT_MODEL_ID
 
     return DEFAULT_MODEL_ID
+
+
+def parameter_values(template: Mapping[str, Any], settings: StackSettings, quota_rps: float) -> dict[str, str]:
+    """The parameter values to resolve the template with: LOCAL_PARAMETER_OVERRIDES first; then, as a deployment
+    sized to its quota would have them, BedrockRequestsPerMinute from the stand-in's quota (0, no pacing, when it
+    has none) and WorkerMaxConcurrency from LOCAL_WORKER_CONCURRENCY (the worker's share matches its pollers)."""
+    known = template.get("Parameters") or {}
+    unknown = sorted(set(settings.parameters) - set(known))
+    if unknown:
+        raise ConfigError(f"LOCAL_PARAMETER_OVERRIDES names no parameter of the template: {', '.join(unknown)}")
+    values = dict(settings.parameters)
+    if "BedrockRequestsPerMinute" in known:
+        values.setdefault("BedrockRequestsPerMinute", str(math.floor(quota_rps * 60)))
+    if settings.worker_concurrency is not None:
+        values.setdefault("WorkerMaxConcurrency", str(settings.worker_concurrency))
+    return values

@@ -35,10 +35,12 @@ from imagegen_core.jobs import JobImage
 from imagegen_core.models import GenerationRequest, decode_json, parse_request
 from imagegen_core.observability import count_failure, logger, prompt_hash
 from imagegen_core.service import default_jobs, default_service
+from imagegen_core.throttling import current_streak, retry_after
 
 INTERNAL_ERROR = "internal error; quote the request_id when reporting it"
 PATH_MAX_CHARS = 200
 DEFAULT_PAGE, MAX_PAGE = 20, 100
+OUTAGE_RETRY_AFTER_SECONDS = 10  # Bedrock's endpoint down: worth another try soon, not a hammering
 
 app = APIGatewayRestResolver()
 
@@ -218,8 +220,10 @@ def on_known_error(error: ImageGenError) -> Response:
     else:
         logger.warning("request failed", extra={"code": error.code, "reason": error.detail})
     headers = {}
-    if isinstance(error, ThrottledError | UpstreamUnavailableError):
-        headers["Retry-After"] = str(error.retry_after or get_settings().retry_after_seconds)
+    if isinstance(error, ThrottledError):  # the wait the next in-call retry would have had (throttling.retry_after)
+        headers["Retry-After"] = str(retry_after(current_streak(), get_settings().retry_after_seconds))
+    elif isinstance(error, UpstreamUnavailableError):
+        headers["Retry-After"] = str(min(OUTAGE_RETRY_AFTER_SECONDS, get_settings().retry_after_seconds))
     return error_response(error.status, error.to_dict(), headers)
 
 

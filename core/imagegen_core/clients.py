@@ -49,25 +49,34 @@ def events_client() -> EventBridgeClient:
 
 def bedrock_client(region: str, read_timeout: int) -> BedrockRuntimeClient:
     """One attempt per call: ``bedrock.invoke`` retries throttling itself and nothing else (botocore's retry
-    modes would also repeat a timed-out generation, which the API function has no time for)."""
-    return _client(
-        ("bedrock-runtime", region, read_timeout),
-        lambda: _new(
-            "bedrock-runtime",
-            region_name=region,
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            read_timeout=read_timeout,
-            connect_timeout=BEDROCK_CONNECT_TIMEOUT_SECONDS,
-        ),
-    )
+    modes would also repeat a timed-out generation, which the API function has no time for). Every attempt
+    goes through ``imagegen_core.throttling``'s hooks: the worker's pacing, the throttle count, Retry-After."""
+
+    def create() -> Any:
+        from imagegen_core.throttling import watch
+
+        return watch(
+            _new(
+                "bedrock-runtime",
+                region_name=region,
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                read_timeout=read_timeout,
+                connect_timeout=BEDROCK_CONNECT_TIMEOUT_SECONDS,
+            )
+        )
+
+    return _client(("bedrock-runtime", region, read_timeout), create)
 
 
 def reset_clients() -> None:
-    """Forget every client (tests use it to start from a clean container)."""
+    """Forget every client and what the container learnt about Bedrock's quota (tests: a clean container)."""
     global _session
+    from imagegen_core.throttling import reset_throttling
+
     with _lock:
         _clients.clear()
         _session = None
+    reset_throttling()
 
 
 def _client(key: tuple[Any, ...], create: Any) -> Any:

@@ -76,7 +76,8 @@ class Settings(EnvSettings):
     presign_expiry_seconds: Annotated[int, between(1, 604_800)] = 3600
     bedrock_max_attempts: Annotated[int, between(1, 10)] = 4
     bedrock_read_timeout_seconds: Annotated[int, between(1, 900)] = 60
-    retry_after_seconds: Annotated[int, between(1, 3600)] = 10
+    # The longest Retry-After of a 429 (the header follows the backoff: imagegen_core.throttling.retry_after).
+    retry_after_seconds: Annotated[int, between(1, 3600)] = 30
     jobs_table: Annotated[str, checked(_table_name)]
     job_retention_days: Annotated[int, between(1, 3650)] = 30
     event_bus_name: Annotated[str, checked(_event_bus)] = "default"
@@ -93,15 +94,26 @@ class WorkerSettings(EnvSettings):
 
     ``max_images_in_flight`` is at least MAX_IMAGES so that any valid message can start; ``time_guard_ms``
     is the time a message must still have before it is started (see sqs_worker.app).
+
+    Living within Bedrock's quota (imagegen_core.throttling, docs/architecture.md): ``queue_url`` is the queue
+    the worker hands throttled messages back to; ``bedrock_requests_per_minute`` is the quota the worker may use
+    (0: no pacing), shared by up to ``worker_max_concurrency`` invocations at once; a handed-back message
+    becomes visible again after a jittered delay that doubles with each receive from ``hand_back_base_seconds``
+    up to ``hand_back_max_seconds``.
     """
 
     env_names: ClassVar[Mapping[str, str]] = {"concurrency": "WORKER_CONCURRENCY"}
 
     dlq_url: Annotated[str, checked(_queue_url)]
+    queue_url: Annotated[str, checked(_queue_url)]
     concurrency: Annotated[int, between(1, 100)] = 10
     max_images_in_flight: Annotated[int, between(MAX_IMAGES, 100)] = 10
     time_guard_ms: Annotated[int, between(0, 900_000)] = 30_000
-    max_receive_count: Annotated[int, between(1, 1000)] = 5
+    bedrock_requests_per_minute: Annotated[int, between(0, 1_000_000)] = 0
+    worker_max_concurrency: Annotated[int, between(1, 1000)] = 1
+    hand_back_base_seconds: Annotated[int, between(1, 43_200)] = 2
+    hand_back_max_seconds: Annotated[int, between(1, 43_200)] = 900
+    max_receive_count: Annotated[int, between(1, 1000)] = 13
 
 
 class ApiSettings(EnvSettings):

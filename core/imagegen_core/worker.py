@@ -20,11 +20,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from imagegen_core.batch import ConcurrentBatchProcessor, WeightedSemaphore
 from imagegen_core.clients import sqs_client
 from imagegen_core.config import WorkerSettings, get_worker_settings
-from imagegen_core.errors import ImageGenError
+from imagegen_core.errors import ImageGenError, ThrottledError
 from imagegen_core.jobs import JobImage, JobStore, Source
 from imagegen_core.observability import count_failure, logger, metrics, prompt_hash
 from imagegen_core.queue_messages import dead_letter_attributes, fit_dead_letter, job_id_for, request_for
 from imagegen_core.service import ImageService, default_jobs, default_service
+from imagegen_core.throttling import HandBack, QuotaWaitTimeout, pace, pacing_deadline, report_pace
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -34,11 +35,15 @@ if TYPE_CHECKING:
 def process_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Handle one SQS batch with the container's service; Lambda's ``batchItemFailures`` response."""
     settings = get_worker_settings()
-    worker = MessageWorker(default_service(), default_jobs(), DeadLetterQueue(sqs_client, settings.dlq_url), settings)
+    pace(settings)
+    dead_letters = DeadLetterQueue(sqs_client, settings.dlq_url)
+    hand_back = HandBack.for_worker(sqs_client, settings)
+    worker = MessageWorker(default_service(), default_jobs(), dead_letters, settings, hand_back)
     processor = ConcurrentBatchProcessor(max_workers=settings.concurrency)
     with processor(records=event.get("Records") or [], handler=worker.handle, lambda_context=context):
         results = processor.process()
         count_outcomes(results, worker.failure_codes)  # before the context's exit raises when every message failed
+        report_pace()
     return processor.response()
 
 
@@ -92,11 +97,17 @@ class MessageWorker:
     """
 
     def __init__(
-        self, service: ImageService, jobs: JobStore, dead_letters: DeadLetterQueue, settings: WorkerSettings
+        self,
+        service: ImageService,
+        jobs: JobStore,
+        dead_letters: DeadLetterQueue,
+        settings: WorkerSettings,
+        hand_back: HandBack,
     ) -> None:
         self.service = service
         self.jobs = jobs
         self.dead_letters = dead_letters
+        self.hand_back = hand_back
         self.images_in_flight = WeightedSemaphore(settings.max_images_in_flight)
         self.time_guard_ms = settings.time_guard_ms
         self.max_receive_count = settings.max_receive_count
@@ -117,6 +128,7 @@ class MessageWorker:
         except NotStartedError as error:
             if not last_try:
                 self.failure_codes.append("not_started")
+                self.hand_back.soon(record.receipt_handle, receive_count(record), "not_started")
                 raise
             gave_up = GaveUpError("not_started", "the service had no time for it", str(error), self.max_receive_count)
             return self._dead_letter(record, gave_up)
@@ -129,6 +141,8 @@ class MessageWorker:
                 "message failed; SQS will retry it",
                 extra={"code": error.code, "reason": error.detail, "receive_count": receive_count(record)},
             )
+            if isinstance(error, ThrottledError):
+                self.hand_back.soon(record.receipt_handle, receive_count(record), error.code)
             raise
         except Exception as error:
             if last_try:
@@ -171,9 +185,12 @@ class MessageWorker:
                 model_id=self.service.settings.model_id,
                 attempt=receive_count(record),
             )
-            result = self.service.generate(
-                request, job_id=job_id_for(record.message_id), request_id=record.message_id, resume=True
-            )
+            with pacing_deadline(self._spare_ms(lambda_context) / 1000):
+                result = self.service.generate(
+                    request, job_id=job_id_for(record.message_id), request_id=record.message_id, resume=True
+                )
+        except QuotaWaitTimeout:
+            raise self._not_started("no turn to call Bedrock before the time guard", lambda_context) from None
         except ImageGenError as error:
             if error.transient:
                 raise

@@ -9,11 +9,13 @@ Fixtures (a stable API: the CLI tests in tests/e2e/ use them too):
   ``image_prefix``, ``queue_url``, ``dlq_url``, ``model_id``, ``visibility_timeout``,
   ``max_receive_count``, ``pid``. At the end of the session it sends SIGINT and asserts a clean exit
   (code 0) within ``STOP_TIMEOUT`` s.
-  Local knobs in force: batching window 0 s and visibility timeout 2 s (so retries and redrives take
-  seconds, not minutes), the API's stage throttle off (so tests never race its token bucket; the
-  throttle has unit tests), everything else as template.yaml says (the default model, Stable Image Core).
+  Local knobs in force: batching window 0 s, visibility timeout 2 s and throttled messages handed back
+  after 1 s (so retries and redrives take seconds, not minutes), the API's stage throttle off (so tests
+  never race its token bucket; the throttle has unit tests), everything else as template.yaml says (the
+  default model, Stable Image Core).
 - ``local_stack_log``: the path of the stack's combined stdout/stderr (handler logs included).
-- ``aws_clients``: ``(s3, sqs)`` boto3 clients on the stack's moto endpoint with its fake credentials.
+- ``aws_clients``: ``(s3, sqs)`` boto3 clients on the stack's moto endpoint with its fake credentials
+  (``clients_for(endpoints)`` makes them for a stack of your own).
 - ``start_local_stack(tmp_path, **env)`` / ``stop_local_stack(stack, signal)``: a stack of your own (e.g. to
   test Ctrl-C). Waiting on a condition: ``tests.helpers.wait_until``.
 """
@@ -45,6 +47,7 @@ TEST_KNOBS = {
     "LOCAL_BATCHING_WINDOW": "0",
     "LOCAL_VISIBILITY_TIMEOUT": "2",
     "LOCAL_API_THROTTLE": "off",
+    "LOCAL_ENV_HAND_BACK_MAX_SECONDS": "1",
 }
 
 
@@ -130,12 +133,17 @@ def local_stack_log(running_local_stack: RunningStack) -> Path:
     return running_local_stack.log_path
 
 
+def clients_for(endpoints: dict[str, Any]) -> tuple[Any, Any]:
+    """``(s3, sqs)`` boto3 clients on a local stack's moto endpoint, with its fake credentials."""
+    session = boto3.session.Session(
+        aws_access_key_id=endpoints["aws_access_key_id"],
+        aws_secret_access_key=endpoints["aws_secret_access_key"],
+        region_name=endpoints["region"],
+    )
+    endpoint = endpoints["aws_endpoint_url"]
+    return session.client("s3", endpoint_url=endpoint), session.client("sqs", endpoint_url=endpoint)
+
+
 @pytest.fixture(scope="session")
 def aws_clients(local_stack: dict[str, Any]) -> tuple[Any, Any]:
-    session = boto3.session.Session(
-        aws_access_key_id=local_stack["aws_access_key_id"],
-        aws_secret_access_key=local_stack["aws_secret_access_key"],
-        region_name=local_stack["region"],
-    )
-    endpoint = local_stack["aws_endpoint_url"]
-    return session.client("s3", endpoint_url=endpoint), session.client("sqs", endpoint_url=endpoint)
+    return clients_for(local_stack)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import start_local_stack, stop_local_stack
+from tests.e2e.conftest import clients_for, start_local_stack, stop_local_stack
 from tests.helpers import keys_under, png_size, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -156,7 +156,7 @@ def test_a_poison_message_lands_in_the_dlq_with_its_reason(
 def test_throttled_messages_are_retried_then_dead_lettered_with_their_reason_on_the_last_receive(
     local_stack: dict[str, Any], aws_clients: tuple[Any, Any], local_stack_log: Path
 ) -> None:
-    # given
+    # given prompts Bedrock always throttles (each hand-back takes 1 s here: LOCAL_ENV_HAND_BACK_MAX_SECONDS)
     s3, sqs = aws_clients
     bodies = [f"throttle-me please, burst {index} {uuid.uuid4()}" for index in range(3)]
 
@@ -165,7 +165,7 @@ def test_throttled_messages_are_retried_then_dead_lettered_with_their_reason_on_
 
     # then
     dlq = local_stack["dlq_url"]
-    letters = [wait_until(partial(dead_letter, sqs, dlq, body), 45, f"{body!r} in the DLQ") for body in bodies]
+    letters = [wait_until(partial(dead_letter, sqs, dlq, body), 120, f"{body!r} in the DLQ") for body in bodies]
     for letter in letters:
         assert letter is not None
         # sent by the worker on the message's last receive, with the last failure as its reason
@@ -176,6 +176,30 @@ def test_throttled_messages_are_retried_then_dead_lettered_with_their_reason_on_
     for message_id in ids:
         assert keys_under(s3, local_stack["bucket"], f"{local_stack['image_prefix']}/sqs/{message_id}/") == []
     assert "left to retry" in local_stack_log.read_text()
+    assert "handed back to the queue" in local_stack_log.read_text()
+
+
+def test_with_a_bedrock_quota_a_burst_of_prompts_is_paced_and_nothing_is_dead_lettered(tmp_path: Path) -> None:
+    # given a local stack whose Bedrock allows 4 calls a second, in bursts of 2
+    stack = start_local_stack(tmp_path, BEDROCK_STANDIN_QUOTA_RPS="4", BEDROCK_STANDIN_QUOTA_BURST="2")
+    try:
+        s3, sqs = clients_for(stack.endpoints)
+        bodies = [f"a paced lantern number {index}" for index in range(12)]
+
+        # when a burst of prompts arrives
+        for start in range(0, len(bodies), 10):
+            entries = [{"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies[start : start + 10])]
+            sqs.send_message_batch(QueueUrl=stack.endpoints["queue_url"], Entries=entries)
+
+        # then every prompt gets its image, and none lands in the DLQ
+        prefix = f"{stack.endpoints['image_prefix']}/sqs/"
+        wait_until(lambda: len(keys_under(s3, stack.endpoints["bucket"], prefix)) == len(bodies), 60, "all 12 images")
+        depth = sqs.get_queue_attributes(QueueUrl=stack.endpoints["dlq_url"], AttributeNames=["All"])["Attributes"]
+        assert depth["ApproximateNumberOfMessages"] == "0"
+        # and the banner said how Bedrock's quota and the worker's pace were set
+        assert "Bedrock quota 4 req/s (burst 2); the worker's pace: 240 calls/min" in stack.log()
+    finally:
+        assert stop_local_stack(stack) == 0
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])

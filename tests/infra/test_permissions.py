@@ -66,7 +66,8 @@ def test_the_worker_may_use_its_queue_its_dead_letter_queue_and_the_sqs_prefix_o
     # when the stack is rendered
     granted = statements(stack, "SqsWorkerFunctionRole")
 
-    # then these are all of its permissions: it lists and writes images, never reads or presigns them
+    # then these are all of its permissions: it lists and writes images, never reads or presigns them, and it may
+    # change the visibility of its own queue's messages only (to hand throttled ones back early), not the DLQ's
     queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:imagegen-test-images"
     assert granted == {
         (frozenset({"logs:CreateLogStream", "logs:PutLogEvents"}), (log_group_arn("sqs-worker"),), "''"),
@@ -83,6 +84,7 @@ def test_the_worker_may_use_its_queue_its_dead_letter_queue_and_the_sqs_prefix_o
             repr({"StringLike": {"s3:prefix": "images/sqs/*"}}),
         ),
         (frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}), (queue_arn,), "''"),
+        (frozenset({"sqs:ChangeMessageVisibility"}), (queue_arn,), "''"),
         (frozenset({"sqs:SendMessage"}), (f"{queue_arn}-dlq",), "''"),
         (frozenset({"dynamodb:UpdateItem"}), (JOBS_TABLE_ARN,), "''"),
         JOB_EVENTS,

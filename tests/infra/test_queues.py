@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from imagegen_core.config import WorkerSettings
+from imagegen_core.throttling import invocations_needed, throttling_survived
 from local.template import queue_settings
 from tests.infra.cfn import ACCOUNT, REGION, Rendered, render
 
@@ -30,10 +32,27 @@ def test_a_message_stays_hidden_while_six_worker_timeouts_and_the_batching_windo
 def test_failed_messages_move_to_the_dead_letter_queue_after_a_bounded_number_of_receives(stack: Rendered) -> None:
     # when the redrive policy is rendered
     redrive = stack.properties("ImageQueue")["RedrivePolicy"]
+    queue = stack.properties("ImageQueue")
 
-    # then a poison message is retried a few times, then parked
+    # then a message that keeps failing is parked in the DLQ, within the time the queue keeps it
     assert redrive["deadLetterTargetArn"] == f"{QUEUE_ARN}-dlq"
-    assert 2 <= redrive["maxReceiveCount"] <= 5
+    assert 5 <= redrive["maxReceiveCount"] <= 20
+    assert redrive["maxReceiveCount"] * queue["VisibilityTimeout"] < queue["MessageRetentionPeriod"]
+
+
+def test_throttling_dead_letters_a_message_only_after_half_an_hour_of_uninterrupted_throttling(
+    stack: Rendered,
+) -> None:
+    # given the worker's hand-back delays, as its environment in the template leaves them
+    settings = WorkerSettings.from_env(stack.properties("SqsWorkerFunction")["Environment"]["Variables"])
+    max_receives = stack.properties("ImageQueue")["RedrivePolicy"]["maxReceiveCount"]
+
+    # when a message is throttled at every receive and handed back after the shortest delay each time
+    survived = throttling_survived(max_receives, settings.hand_back_base_seconds, settings.hand_back_max_seconds)
+
+    # then SQS's redrive needs at least 30 minutes of it, yet the first hand-backs take seconds
+    assert survived >= 30 * 60
+    assert settings.hand_back_base_seconds <= 5
 
 
 def test_dead_letters_are_kept_for_14_days_longer_than_the_queue_keeps_messages(stack: Rendered) -> None:
@@ -92,6 +111,30 @@ def test_the_workers_maximum_concurrency_is_the_parameter_and_at_least_two(templ
     parameter = template["Parameters"]["WorkerMaxConcurrency"]
     assert parameter["MinValue"] == 2
     assert parameter["Default"] >= 2
+
+
+def test_the_worker_paces_to_the_quota_parameter_shared_by_its_maximum_concurrency() -> None:
+    # given a quota of 600 requests per minute and 4 invocations at most
+    stack = render(BedrockRequestsPerMinute="600", WorkerMaxConcurrency="4")
+
+    # when the worker reads its environment
+    settings = WorkerSettings.from_env(stack.properties("SqsWorkerFunction")["Environment"]["Variables"])
+
+    # then it knows the quota, how many invocations share it, and where to hand messages back
+    assert settings.bedrock_requests_per_minute == 600
+    assert settings.worker_max_concurrency == 4 == int(event_source(stack)["ScalingConfig"]["MaximumConcurrency"])
+    assert settings.queue_url == stack.outputs["QueueUrl"]
+
+
+def test_the_default_concurrency_fits_the_default_quota_at_five_seconds_a_call(template: dict[str, Any]) -> None:
+    # given the defaults of the quota and of the event source's concurrency
+    parameters = template["Parameters"]
+    quota = parameters["BedrockRequestsPerMinute"]["Default"]
+    concurrency = parameters["WorkerMaxConcurrency"]["Default"]
+
+    # then the sizing rule of docs/operations.md agrees with them for a model that takes 5 s a call
+    assert concurrency >= invocations_needed(quota, seconds_per_call=5)
+    assert parameters["BedrockRequestsPerMinute"]["MinValue"] == 0  # 0 turns the pacing off
 
 
 def test_the_local_stack_reads_the_same_queue_settings_as_are_deployed(

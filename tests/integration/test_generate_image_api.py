@@ -310,15 +310,38 @@ def test_throttling_is_retried_a_bounded_number_of_times_then_a_429_with_retry_a
 ) -> None:
     # given Bedrock throttles every attempt, and the client may try twice
     monkeypatch.setenv("BEDROCK_MAX_ATTEMPTS", "2")
-    monkeypatch.setenv("RETRY_AFTER_SECONDS", "30")
 
     # when
     status, headers, body = invoke(api_event({"prompt": "please throttle-me"}, request_id="r"), lambda_context)
 
-    # then
+    # then the caller is told to wait what a third attempt would have waited: up to 0.5 s x 2^2, whole seconds
     assert_error(status, body, 429, "throttled", "r")
-    assert headers["Retry-After"] == "30"
+    assert 1 <= int(headers["Retry-After"]) <= 2
     assert len(standin.calls) == 2
+
+
+def test_retry_after_doubles_while_bedrock_keeps_throttling_up_to_its_cap_and_falls_back_after_a_success(
+    aws: Any, standin: BedrockStandin, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given one attempt per request and a cap of 8 s
+    monkeypatch.setenv("RETRY_AFTER_SECONDS", "8")
+
+    def retry_after(prompt: str) -> int | None:
+        status, headers, _ = invoke(api_event({"prompt": prompt}), lambda_context)
+        return int(headers["Retry-After"]) if status == 429 else None
+
+    # when five requests in a row are throttled, then one succeeds, then one is throttled again
+    waits = [retry_after("please throttle-me") for _ in range(5)]
+    succeeded = retry_after("a calm lake") is None
+    after_success = retry_after("please throttle-me")
+
+    # then each wait lies between half and all of 1, 2, 4, 8 (the cap) and 8 seconds
+    for wait, ceiling in zip(waits, [1, 2, 4, 8, 8], strict=True):
+        assert wait is not None
+        assert (ceiling + 1) // 2 <= wait <= ceiling
+    # and a success ends the streak: the next 429 says 1 s again
+    assert succeeded
+    assert after_success == 1
 
 
 def test_a_throttle_that_clears_on_retry_succeeds(

@@ -17,17 +17,16 @@ from local.lambda_context import LambdaContext
 from local.sqs_poller import build_sqs_record
 from sqs_worker.app import lambda_handler as worker_handler
 from tests.helpers import BUCKET, REGION, api_event
+from tests.integration.conftest import Queues
 from tests.integration.test_sqs_worker import dead_letters
 
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 
 
 @pytest.fixture
-def queue(aws: Any, dlq: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The image queue POST /jobs sends to (QUEUE_URL), in moto."""
-    url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="imagegen-images")["QueueUrl"]
-    monkeypatch.setenv("QUEUE_URL", url)
-    return url
+def queue(queues: Queues) -> str:
+    """The image queue POST /jobs sends to and the worker reads (QUEUE_URL), in moto as the template makes it."""
+    return queues.url
 
 
 def call(method: str, path: str, context: LambdaContext, body: Any = None, **query: str) -> Answer:

@@ -23,8 +23,10 @@ from imagegen_core.queue_messages import derived_seed
 from imagegen_core.service import default_service
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
+from local.template import load_template, queue_settings
 from sqs_worker.app import lambda_handler
 from tests.helpers import BUCKET, PNG_SIGNATURE, REGION, keys_under, load_event
+from tests.integration.conftest import Queues
 
 MIXED = {
     "good": "7c9b3d52-4a1e-4f3c-9a55-0d2f1e6b8a01",
@@ -292,7 +294,10 @@ def test_a_body_nested_too_deeply_to_parse_is_dead_lettered_at_once_with_its_rea
     assert letter["attributes"]["receive_count"] == "1"
 
 
-def last_receive(event: dict[str, Any], count: int = 5) -> dict[str, Any]:
+MAX_RECEIVES = int(queue_settings(load_template())["ImageQueue"]["maxReceiveCount"] or 0)
+
+
+def last_receive(event: dict[str, Any], count: int = MAX_RECEIVES) -> dict[str, Any]:
     for record in event["Records"]:
         record["attributes"]["ApproximateReceiveCount"] = str(count)
     return event
@@ -301,7 +306,7 @@ def last_receive(event: dict[str, Any], count: int = 5) -> dict[str, Any]:
 def test_a_transient_failure_on_the_last_receive_is_dead_lettered_with_its_reason(
     aws: Any, dlq: str, standin: BedrockStandin, lambda_context: LambdaContext
 ) -> None:
-    # given a message that keeps timing out, on its fifth receive (the queue's maxReceiveCount)
+    # given a message that keeps timing out, on its last receive (the queue's maxReceiveCount)
     event = last_receive(sqs_event("a slow castle, timeout-me"))
 
     # when
@@ -311,7 +316,7 @@ def test_a_transient_failure_on_the_last_receive_is_dead_lettered_with_its_reaso
     assert response == {"batchItemFailures": []}
     [letter] = dead_letters(dlq)
     assert letter["attributes"]["error_code"] == "model_error"
-    assert "failed on each of 5 receives" in letter["attributes"]["error_message"]
+    assert f"failed on each of {MAX_RECEIVES} receives" in letter["attributes"]["error_message"]
     assert "ModelTimeoutException" in letter["attributes"]["error_message"]
     assert letter["body"] == "a slow castle, timeout-me"
 
@@ -319,7 +324,7 @@ def test_a_transient_failure_on_the_last_receive_is_dead_lettered_with_its_reaso
 def test_before_the_last_receive_the_same_failure_is_retried(
     aws: Any, dlq: str, standin: BedrockStandin, lambda_context: LambdaContext
 ) -> None:
-    event = last_receive(sqs_event("a slow castle, timeout-me", "a quick castle"), count=4)
+    event = last_receive(sqs_event("a slow castle, timeout-me", "a quick castle"), count=MAX_RECEIVES - 1)
     response = lambda_handler(event, lambda_context)
     assert failures(response) == [event["Records"][0]["messageId"]]
     assert dead_letters(dlq) == []
@@ -343,7 +348,7 @@ def test_an_s3_failure_is_retried_and_a_batch_that_failed_whole_is_a_function_er
 
 
 def test_a_message_the_dlq_cannot_take_is_retried_rather_than_lost(
-    aws: Any, standin: BedrockStandin, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: Any, queues: Queues, standin: BedrockStandin, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a DLQ_URL whose queue does not exist
     monkeypatch.setenv("DLQ_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/no-such-queue")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -100,6 +100,22 @@ def test_a_throttled_call_is_bedrocks_throttling_exception(quota_standin: Bedroc
 
     # then
     assert error_of(excinfo) == ("ThrottlingException", 429, "Too many requests, please wait before trying again.")
+
+
+def test_a_throttled_call_is_answered_at_once_whatever_the_latency(quota_standin: BedrockStandin) -> None:
+    # given the burst used up, answers that take 5 s, and a client that waits 1 s at most
+    quota_standin.configure(latency_ms=5_000)  # a fresh quota: two calls pass, and each would take 5 s
+    client = runtime_client(read_timeout=1)
+    for _ in range(2):
+        with pytest.raises(ReadTimeoutError):
+            invoke(client, CORE, stability())
+
+    # when
+    with pytest.raises(ClientError) as excinfo:
+        invoke(client, CORE, stability())
+
+    # then Bedrock's refusal came before the client gave up: nothing was generated, so nothing was waited for
+    assert error_of(excinfo)[0] == "ThrottlingException"
 
 
 def test_each_model_has_a_quota_of_its_own(quota_standin: BedrockStandin) -> None:

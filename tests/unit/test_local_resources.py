@@ -19,6 +19,7 @@ from local.stack import (
     LocalStack,
     StackSettings,
     _core_default_model,
+    parameter_values,
 )
 from local.template import load_template
 
@@ -117,12 +118,16 @@ def test_every_function_reaches_both_bedrock_endpoints_of_the_stand_in_and_no_ot
     assert environment["AWS_ENDPOINT_URL_S3"] == environment["AWS_ENDPOINT_URL_SQS"] == "http://127.0.0.1:4566"
 
 
-def test_the_worker_gets_its_dlq_and_the_overrides_win() -> None:
+def test_the_worker_gets_its_queue_its_dlq_its_quota_and_the_overrides_win() -> None:
     # when
     result = spec(WORKER_FUNCTION, overrides={"MODEL_ID": "stability.sd3-5-large-v1:0"})
 
     # then
     assert result.environment["DLQ_URL"] == DLQ_URL
+    assert result.environment["QUEUE_URL"] == QUEUE_URL
+    parameters = TEMPLATE["Parameters"]
+    assert result.environment["BEDROCK_REQUESTS_PER_MINUTE"] == str(parameters["BedrockRequestsPerMinute"]["Default"])
+    assert result.environment["WORKER_MAX_CONCURRENCY"] == str(parameters["WorkerMaxConcurrency"]["Default"])
     assert result.environment["MODEL_ID"] == "stability.sd3-5-large-v1:0"
     assert result.environment["WORKER_CONCURRENCY"] == str(TEMPLATE["Parameters"]["WorkerThreads"]["Default"])
 
@@ -161,6 +166,7 @@ def test_settings_come_from_local_variables() -> None:
             "LOCAL_API_THROTTLE": "off",
             "LOCAL_ENV_BEDROCK_MAX_ATTEMPTS": "1",
             "LOCAL_STATE_DIR": "/tmp/somewhere",
+            "LOCAL_PARAMETER_OVERRIDES": "BedrockRequestsPerMinute=120  WorkerMaxConcurrency=3",
         }
     )
 
@@ -172,10 +178,17 @@ def test_settings_come_from_local_variables() -> None:
     assert settings.api_throttle is False
     assert settings.function_env == {"BEDROCK_MAX_ATTEMPTS": "1"}
     assert settings.state_dir == Path("/tmp/somewhere")
+    assert settings.parameters == {"BedrockRequestsPerMinute": "120", "WorkerMaxConcurrency": "3"}
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("LOCAL_API_PORT", "http"), ("LOCAL_AWS_PORT", "70000"), ("LOCAL_API_THROTTLE", "maybe")]
+    ("name", "value"),
+    [
+        ("LOCAL_API_PORT", "http"),
+        ("LOCAL_AWS_PORT", "70000"),
+        ("LOCAL_API_THROTTLE", "maybe"),
+        ("LOCAL_PARAMETER_OVERRIDES", "BedrockRequestsPerMinute"),
+    ],
 )
 def test_a_bad_setting_is_an_error_naming_the_variable(name: str, value: str) -> None:
     # then
@@ -188,6 +201,7 @@ def test_sam_env_json_points_at_what_the_local_stack_creates() -> None:
     sam_env = json.loads((ROOT / "local" / "sam-env.json").read_text())
     r = Resolver(TEMPLATE, "us-east-1", "123456789012", STACK_NAME)
     dlq_name = r.resolve(TEMPLATE["Resources"]["ImageDeadLetterQueue"]["Properties"]["QueueName"])
+    queue_name = r.resolve(TEMPLATE["Resources"]["ImageQueue"]["Properties"]["QueueName"])
     defaults = StackSettings()
     aws = f"http://host.docker.internal:{defaults.aws_port}"
 
@@ -200,3 +214,33 @@ def test_sam_env_json_points_at_what_the_local_stack_creates() -> None:
         assert variables["AWS_ENDPOINT_URL_SQS"] == aws
         assert variables["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] == f"http://host.docker.internal:{defaults.bedrock_port}"
     assert sam_env[WORKER_FUNCTION]["DLQ_URL"] == f"{aws}/123456789012/{dlq_name}"
+    assert sam_env[WORKER_FUNCTION]["QUEUE_URL"] == f"{aws}/123456789012/{queue_name}"
+
+
+@pytest.mark.parametrize(
+    ("env", "quota_rps", "expected"),
+    [
+        ({}, 0.0, {"BedrockRequestsPerMinute": "0"}),
+        ({}, 2.0, {"BedrockRequestsPerMinute": "120"}),
+        (
+            {"LOCAL_PARAMETER_OVERRIDES": "BedrockRequestsPerMinute=90", "LOCAL_WORKER_CONCURRENCY": "3"},
+            2.0,
+            {"BedrockRequestsPerMinute": "90", "WorkerMaxConcurrency": "3"},
+        ),
+    ],
+    ids=["no quota, no pacing", "paced to the stand-in's quota", "the overrides win"],
+)
+def test_the_local_stack_sizes_the_worker_to_the_stand_ins_quota_unless_told_otherwise(
+    env: dict[str, str], quota_rps: float, expected: dict[str, str]
+) -> None:
+    # when
+    values = parameter_values(TEMPLATE, StackSettings.from_env(env), quota_rps)
+
+    # then
+    assert values == expected
+
+
+def test_an_override_of_a_parameter_the_template_lacks_is_an_error_naming_it() -> None:
+    settings = StackSettings.from_env({"LOCAL_PARAMETER_OVERRIDES": "BedrockRequestsPerHour=5"})
+    with pytest.raises(ConfigError, match=r"LOCAL_PARAMETER_OVERRIDES .* BedrockRequestsPerHour"):
+        parameter_values(TEMPLATE, settings, 0.0)

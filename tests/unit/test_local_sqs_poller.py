@@ -180,3 +180,47 @@ def test_the_poller_stops_promptly_when_the_queue_is_empty(queue: tuple[Any, str
 
     # then
     assert not poller.alive
+
+
+class HandingBack:
+    """A worker that hands the messages whose body starts with 'fail' back with a 1 s visibility (as ours does
+    with a throttled message) and reports them failed; it notes each delivery's receive count."""
+
+    def __init__(self, sqs: Any, url: str) -> None:
+        self.sqs, self.url = sqs, url
+        self.receives: list[tuple[str, str]] = []
+        self.second_delivery = threading.Event()
+
+    def __call__(self, event: dict[str, Any]) -> Invocation:
+        failures = []
+        for record in event["Records"]:
+            count = record["attributes"]["ApproximateReceiveCount"]
+            self.receives.append((record["body"], count))
+            if count == "2":
+                self.second_delivery.set()
+            elif record["body"].startswith("fail"):
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=1
+                )
+                failures.append({"itemIdentifier": record["messageId"]})
+        return Invocation("r", result={"batchItemFailures": failures})
+
+
+def test_the_poller_honours_a_visibility_the_worker_changed(queue: tuple[Any, str, str]) -> None:
+    # given a queue that hides a failed message for the template's 1810 s, and a worker that hands one back after 1 s
+    sqs, url, arn = queue
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1810"})
+    sqs.send_message(QueueUrl=url, MessageBody="fail, then try again")
+    worker = HandingBack(sqs, url)
+    settings = MappingSettings(url, arn, REGION, batch_size=10, batching_window_seconds=0, pollers=1)
+    poller = SqsPoller(sqs, settings, worker, lambda _: None)
+
+    # when
+    poller.start()
+    delivered_again = worker.second_delivery.wait(20)
+    poller.signal_stop()
+    poller.join(10)
+
+    # then the poller left the message alone after the failure, and it came back within seconds, not 1810 s
+    assert delivered_again
+    assert worker.receives[:2] == [("fail, then try again", "1"), ("fail, then try again", "2")]
