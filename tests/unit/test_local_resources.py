@@ -202,6 +202,7 @@ def test_sam_env_json_points_at_what_the_local_stack_creates() -> None:
     r = Resolver(TEMPLATE, "us-east-1", "123456789012", STACK_NAME)
     dlq_name = r.resolve(TEMPLATE["Resources"]["ImageDeadLetterQueue"]["Properties"]["QueueName"])
     queue_name = r.resolve(TEMPLATE["Resources"]["ImageQueue"]["Properties"]["QueueName"])
+    table_name = r.resolve(TEMPLATE["Resources"]["JobsTable"]["Properties"]["TableName"])
     defaults = StackSettings()
     aws = f"http://host.docker.internal:{defaults.aws_port}"
 
@@ -212,9 +213,11 @@ def test_sam_env_json_points_at_what_the_local_stack_creates() -> None:
         assert variables["MODEL_ID"] == _core_default_model()
         assert variables["AWS_ENDPOINT_URL_S3"] == aws
         assert variables["AWS_ENDPOINT_URL_SQS"] == aws
+        assert variables["AWS_ENDPOINT_URL_DYNAMODB"] == variables["AWS_ENDPOINT_URL_EVENTBRIDGE"] == aws
         assert variables["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] == f"http://host.docker.internal:{defaults.bedrock_port}"
+        assert variables["JOBS_TABLE"] == table_name
+        assert variables["QUEUE_URL"] == f"{aws}/123456789012/{queue_name}"
     assert sam_env[WORKER_FUNCTION]["DLQ_URL"] == f"{aws}/123456789012/{dlq_name}"
-    assert sam_env[WORKER_FUNCTION]["QUEUE_URL"] == f"{aws}/123456789012/{queue_name}"
 
 
 @pytest.mark.parametrize(
