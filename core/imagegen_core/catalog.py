@@ -111,14 +111,14 @@ _STABILITY_REGIONS = ("us-west-2",)
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         "stability.stable-image-core-v1:1",
-        "Stable Image Core 1.1",
+        "Stable Image Core",
         "stability",
         _CORE_ULTRA_LIMITS,
         _STABILITY_REGIONS,
     ),
     ModelSpec(
         "stability.stable-image-ultra-v1:1",
-        "Stable Image Ultra 1.1",
+        "Stable Image Ultra",
         "stability",
         _CORE_ULTRA_LIMITS,
         _STABILITY_REGIONS,
@@ -135,11 +135,11 @@ MODELS: tuple[ModelSpec, ...] = (
         Lifecycle(end_of_life=date(2026, 9, 30)),
     ),
     ModelSpec(
-        "amazon.titan-image-generator-v2:0", "Titan Image Generator v2", "amazon", AMAZON_LIMITS, _TITAN_REGIONS,
+        "amazon.titan-image-generator-v2:0", "Titan Image Generator G1 v2", "amazon", AMAZON_LIMITS, _TITAN_REGIONS,
         _TITAN_EOL,
     ),
     ModelSpec(
-        "amazon.titan-image-generator-v1", "Titan Image Generator v1", "amazon", AMAZON_LIMITS, _TITAN_REGIONS,
+        "amazon.titan-image-generator-v1", "Titan Image Generator G1", "amazon", AMAZON_LIMITS, _TITAN_REGIONS,
         _TITAN_EOL,
     ),
 )  # fmt: skip

@@ -265,7 +265,7 @@ def test_stability_rejects_more_than_one_image(
     # then
     assert_error(status, body, 422, "validation_error", "r")
     assert body["error"]["details"] == [
-        {"field": "number_of_images", "message": "Stable Image Core 1.1 makes 1 image per request"}
+        {"field": "number_of_images", "message": "Stable Image Core makes 1 image per request"}
     ]
 
 

@@ -84,7 +84,7 @@ def test_the_default_environment_s_model_passes_every_check(run: PreflightRun, s
     ]
     assert lines(report)[2:] == [
         "ok   request format: stability format",
-        "ok   catalog: Stable Image Core 1.1, listed in us-west-2",
+        "ok   catalog: Stable Image Core, listed in us-west-2",
         "ok   offered in region: Stable Image Core 1.0 is ACTIVE in us-west-2",
         "ok   access: authorized, entitled and subscribed",
     ]

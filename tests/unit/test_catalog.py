@@ -119,8 +119,8 @@ def test_stability_rejects_what_it_cannot_do() -> None:
     # then
     assert set(problems) == {"width", "height", "number_of_images", "cfg_scale", "quality"}
     assert "1344x768 (16:9)" in problems["width"]
-    assert problems["number_of_images"] == "Stable Image Core 1.1 makes 1 image per request"
-    assert problems["cfg_scale"] == "not supported by Stable Image Core 1.1"
+    assert problems["number_of_images"] == "Stable Image Core makes 1 image per request"
+    assert problems["cfg_scale"] == "not supported by Stable Image Core"
 
 
 def test_stability_accepts_the_defaults() -> None:
