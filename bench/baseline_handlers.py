@@ -2,9 +2,9 @@
 
 Plain boto3 with its clients created at import, ``json``, no Powertools, no pydantic, no validation, no
 error taxonomy, no logs, metrics or traces. It does the same work as our handlers for the same events and
-the same stand-ins: parse the event, record the job as running, InvokeModel (Titan's body), base64-decode
-each image, PutObject it, record the job as succeeded and put its event on EventBridge and, for the API,
-presign a GET URL per image. It is run from the ``bench/`` directory as a top-level
+the same stand-ins: parse the event, (for the queue) record the job as running, InvokeModel (Titan's body),
+base64-decode each image, PutObject it, record the job as succeeded and put its event on EventBridge and, for
+the API, presign a GET URL per image. It is run from the ``bench/`` directory as a top-level
 module, so importing it costs nothing but its own imports. Not for production.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from typing import Any
 
 import boto3
@@ -30,7 +31,7 @@ PREFIX = os.environ.get("IMAGE_PREFIX", "images")
 def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = json.loads(event["body"])
     request_id = event["requestContext"]["requestId"]
-    keys = _generate(request, f"api/{request_id}")
+    keys = _generate(request, f"api/{request_id}", record_start=False)  # a caller waiting: one record, at the end
     urls = [
         s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=3600) for key in keys
     ]
@@ -44,13 +45,13 @@ def sqs_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         body = record["body"]
         request = json.loads(body) if body.startswith("{") else {"prompt": body}
         try:
-            _generate(request, f"sqs/{record['messageId']}")
+            _generate(request, f"sqs/{record['messageId']}", record_start=True)
         except Exception:
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
 
 
-def _generate(request: dict[str, Any], job_id: str) -> list[str]:
+def _generate(request: dict[str, Any], job_id: str, *, record_start: bool) -> list[str]:
     count = request.get("number_of_images", 1)
     seed = request.get("seed", 0)
     body = {
@@ -65,7 +66,8 @@ def _generate(request: dict[str, Any], job_id: str) -> list[str]:
             "quality": request.get("quality", "standard"),
         },
     }
-    _record(job_id, "running")
+    if record_start:
+        record_job(job_id, "running")
     response = bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps(body))
     images = json.loads(response["body"].read())["images"]
     keys = []
@@ -73,17 +75,27 @@ def _generate(request: dict[str, Any], job_id: str) -> list[str]:
         key = f"{PREFIX}/{job_id}/{index}-seed-{seed}.png"
         s3.put_object(Bucket=BUCKET, Key=key, Body=base64.b64decode(encoded), ContentType="image/png")
         keys.append(key)
-    _record(job_id, "succeeded")
+    record_job(job_id, "succeeded")
     detail = json.dumps({"job_id": job_id, "status": "succeeded", "images": keys})
     events.put_events(Entries=[{"Source": "imagegen", "DetailType": "Job Succeeded", "Detail": detail}])
     return keys
 
 
-def _record(job_id: str, status: str) -> None:
-    dynamodb.update_item(
-        TableName=TABLE,
-        Key={"job_id": {"S": job_id}},
-        UpdateExpression="SET #s = :s",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":s": {"S": status}},
-    )
+def record_job(job_id: str, status: str, request: dict[str, Any] | None = None) -> None:
+    """The job as a whole item, written over whatever was there (no conditions: a first draft's way), with the
+    attributes ours keeps: status, source, model, the request, attempts, times, the list keys and the TTL."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    item: dict[str, Any] = {
+        "job_id": {"S": job_id},
+        "status": {"S": status},
+        "source": {"S": "api"},
+        "model_id": {"S": MODEL_ID},
+        "request": {"M": {key: {"S": str(value)} for key, value in (request or {"prompt": "?"}).items()}},
+        "attempts": {"N": "1"},
+        "created_at": {"S": now},
+        "updated_at": {"S": now},
+        "list_pk": {"S": "jobs"},
+        "list_sk": {"S": f"{now}#{job_id}"},
+        "expires_at": {"N": str(int(time.time()) + 30 * 86400)},
+    }
+    dynamodb.put_item(TableName=TABLE, Item=item)

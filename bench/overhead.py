@@ -7,8 +7,8 @@ and the same Bedrock stand-in (latency 0, "noisy" PNGs of ~1.4 MB, ~1.9 MB of ba
   API event for one image: parse and validate, InvokeModel, decode, PutObject, presign, logs, metrics,
   traces, the JSON response;
 - the bare minimum (``bench/bare_minimum.py``): plain boto3, timing a raw InvokeModel round trip (body
-  read), then one base64 decode and one PutObject of the same bytes, and the job's records (two UpdateItem
-  and a PutEvents, which every request has since jobs).
+  read), then one base64 decode and one PutObject of the same bytes, and the job's record and event (which
+  every request has since jobs).
 
 They are invoked in turn, one event each, for every round (after warm-up rounds), so both see the same
 machine at the same moment. Figures are medians. Our overhead = our handler's time - the raw InvokeModel
@@ -89,7 +89,7 @@ def report(figures: dict[str, Any]) -> str:
             f"  raw InvokeModel round trip (Bedrock)   {figures['invoke_ms']:7.2f}",
             f"  our overhead = handler - InvokeModel   {figures['overhead_ms']:7.2f}",
             f"  bare minimum = b64decode + PutObject + the job's records   {figures['bare_ms']:7.2f}"
-            f"  (decode {figures['decode_ms']:.2f} + put {figures['put_ms']:.2f} + 2 UpdateItem and PutEvents "
+            f"  (decode {figures['decode_ms']:.2f} + put {figures['put_ms']:.2f} + the job's record and event "
             f"{figures['record_ms']:.2f}; json.loads of the answer {figures['loads_ms']:.2f}, ours only)",
             f"  ratio {figures['ratio']:.2f} (target <= {TARGET_RATIO}); with the answer's JSON parse counted in"
             f" the bare minimum too (every handler must parse it): {figures['ratio_with_parse']:.2f}",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -65,14 +66,19 @@ def generate_image() -> dict[str, Any]:
     request_id = app.current_event.request_context.request_id
     _log_request("generating", request, service.settings.model_id)
     service.validate(request)
-    fields = request.model_dump(exclude_unset=True)
-    jobs.start(request_id, source="api", request=fields, model_id=service.settings.model_id, attempt=1)
+    record = partial(
+        jobs.record_finished,
+        request_id,
+        source="api",
+        request=request.model_dump(exclude_unset=True),
+        model_id=service.settings.model_id,
+    )
     try:
         result = service.generate(request, job_id=f"api/{request_id}", request_id=request_id)
     except ImageGenError as error:
-        jobs.fail(request_id, error, source="api", model_id=service.settings.model_id)
+        record(error=error)
         raise
-    jobs.succeed(request_id, [JobImage(image.key, image.width, image.height) for image in result.images])
+    record(images=[JobImage(image.key, image.width, image.height) for image in result.images])
     return {
         "request_id": request_id,
         "job_id": request_id,

@@ -99,6 +99,35 @@ class JobStore:
             condition_values={":attempt": attempt},
         )
 
+    def record_finished(
+        self,
+        job_id: str,
+        *,
+        source: Source,
+        request: Mapping[str, Any],
+        model_id: str,
+        images: list[JobImage] | None = None,
+        error: ImageGenError | None = None,
+    ) -> bool:
+        """A job that ran while its caller waited (``POST /generate-image``), recorded once, when it ended: the
+        open connection was its status meanwhile. Succeeded with ``images``, or failed with ``error``."""
+        status: Status = "failed" if error is not None else "succeeded"
+        outcome: dict[str, Any] = (
+            {"error": {"code": error.code, "message": error.message}}
+            if error is not None
+            else {"images": [vars(image) for image in images or []]}
+        )
+        done = self._update(
+            job_id,
+            {"status": status, "attempts": 1, **outcome},
+            first={"source": source, "request": dict(request), "model_id": model_id},
+            condition="attribute_not_exists(job_id)",
+        )
+        if done:
+            detail = outcome["error"] if error is not None else {"images": [image.key for image in images or []]}
+            self._publish(job_id, status, {"error": detail} if error is not None else detail)
+        return done
+
     def succeed(self, job_id: str, images: list[JobImage]) -> bool:
         """The job made its images; published once, by whichever delivery got here first."""
         done = self._update(
@@ -177,10 +206,11 @@ class JobStore:
         refused it (the job is past this transition) or DynamoDB failed (logged)."""
         now = self._clock()
         stamp = _iso(now)
-        names = {"#status": "status"}
+        # DynamoDB refuses names and values an expression does not use: the status ones only when it does.
+        uses_status = "#status" in condition
+        names = {"#status": "status"} if uses_status else {}
         attributes: dict[str, Any] = {
-            ":queued": "queued",
-            ":running": "running",
+            **({":queued": "queued", ":running": "running"} if uses_status else {}),
             ":now": stamp,
             ":list_pk": LIST_PARTITION,
             ":list_sk": f"{stamp}#{job_id}",

@@ -110,6 +110,27 @@ def test_a_message_sent_straight_to_the_queue_becomes_a_job_when_the_worker_star
     assert (job["status"], job["source"], job["attempts"]) == ("running", "queue", 1)
 
 
+def test_a_job_its_caller_waited_for_is_recorded_once_when_it_ends(jobs: JobStore, events_queue: str) -> None:
+    # when POST /generate-image answers (one write: the open connection was the job's status meanwhile)
+    image = JobImage("images/api/r-1/0-seed-7.png", 1024, 1024)
+    assert jobs.record_finished("r-1", source="api", request=REQUEST, model_id=MODEL, images=[image])
+    refused = ContentFilteredError("blocked")
+    assert jobs.record_finished("r-2", source="api", request=REQUEST, model_id=MODEL, error=refused)
+
+    # then both jobs are complete, with one event each
+    done, failed = jobs.get("r-1"), jobs.get("r-2")
+    assert done is not None
+    assert failed is not None
+    assert (done["status"], done["attempts"], done["images"][0]["key"]) == ("succeeded", 1, image.key)
+    assert (failed["status"], failed["error"]["code"]) == ("failed", "content_filtered")
+    assert [event["detail-type"] for event in published(events_queue)] == ["Job Succeeded", "Job Failed"]
+
+    # and a second record of the same request id changes nothing (a Lambda retry of the same invocation)
+    assert not jobs.record_finished("r-1", source="api", request=REQUEST, model_id=MODEL, error=refused)
+    assert jobs.get("r-1")["status"] == "succeeded"  # type: ignore[index]
+    assert published(events_queue) == []
+
+
 # --- never backwards ----------------------------------------------------------------------------------
 
 
