@@ -139,7 +139,7 @@ def test_a_request_without_a_body_has_a_null_body() -> None:
     assert event["body"] is None
 
 
-def test_the_template_declares_its_routes_with_an_api_key_on_stage_v1(api: ApiDefinition) -> None:
+def test_the_template_declares_its_routes_with_an_api_key_on_stage_v1_but_the_web_page_s(api: ApiDefinition) -> None:
     # then
     assert api.stage == "v1"
     assert set(api.routes) == {
@@ -147,6 +147,9 @@ def test_the_template_declares_its_routes_with_an_api_key_on_stage_v1(api: ApiDe
         Route("/jobs", "POST", api_key_required=True),
         Route("/jobs", "GET", api_key_required=True),
         Route("/jobs/{job_id}", "GET", api_key_required=True),
+        Route("/config", "GET", api_key_required=True),
+        Route("/", "GET", api_key_required=False),
+        Route("/static/{name}", "GET", api_key_required=False),
     }
 
 
