@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -94,7 +95,9 @@ def assets() -> dict[str, Asset]:
     return done
 
 
-def _versioned_import(match: re.Match[str], asset: Any, seen: tuple[str, ...]) -> str:
+def _versioned_import(
+    match: re.Match[str], asset: Callable[[str, tuple[str, ...]], Asset], seen: tuple[str, ...]
+) -> str:
     keyword, quote, name = match.groups()
     return f"{keyword}{quote}./{name}?v={asset(name, seen).version}{quote}"
 
@@ -119,7 +122,7 @@ def render_page(base: str) -> str:
             raise KeyError(f"web/{PAGE} links web/{name}, which does not exist")
         return html.escape(static[name].url)
 
-    return _BASE.sub(html.escape(base), _STATIC.sub(url, _page_template()))
+    return _BASE.sub(lambda _: html.escape(base), _STATIC.sub(url, _page_template()))
 
 
 def page_base(request_path: str | None, stage: str) -> str:
