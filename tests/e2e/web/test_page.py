@@ -204,24 +204,34 @@ def focus_by_tab(page: Page, selector: str, most: int = 20) -> None:
     pytest.fail(f"{most} presses of Tab did not reach {selector}")
 
 
-def test_the_gallery_lists_recent_jobs_newest_first_with_their_state(
+def test_the_gallery_lists_recent_jobs_newest_first_with_their_state_a_page_at_a_time(
     open_page: OpenPage, local_stack: dict[str, Any]
 ) -> None:
-    # given two jobs made over the API, the second refused
-    first, second = unique("an older owl"), unique("a newer forbidden owl")
-    for job_id in [create_job(local_stack, prompt) for prompt in (first, second)]:
+    # given more jobs than a page holds (twelve), made over the API: eleven older ones, then two, the second refused
+    older = [unique(f"an older gull {index}") for index in range(11)]
+    first, second = unique("an owl"), unique("a newer forbidden owl")
+    for job_id in [create_job(local_stack, prompt) for prompt in [*older, first, second]]:
         finished(local_stack, job_id)
 
     # when the page is opened
     record = open_ready(open_page, local_stack)
     page = record.page
 
-    # then both are listed, the newer first, each with its state in words
+    # then the newest are listed, the newer first, each with its state in words
     prompts = page.locator("#gallery li.job .prompt").all_text_contents()
+    assert len(prompts) == 12
     assert prompts.index(second) < prompts.index(first)
     expect(job_card(page, first).locator(".state")).to_have_text("Done")
     expect(job_card(page, second).locator(".state")).to_have_text("Failed")
     expect(job_card(page, second).locator(".reason")).to_contain_text("content filter")
+    assert older[0] not in prompts
+
+    # when the older ones are asked for, they follow, once each
+    page.get_by_role("button", name="Show older jobs").click()
+    expect(job_card(page, older[0])).to_have_count(1)
+    ids = page.locator("#gallery li.job").evaluate_all("(cards) => cards.map((card) => card.dataset.jobId)")
+    assert len(ids) > 12
+    assert len(set(ids)) == len(ids)
     record.assert_clean()
 
 
@@ -363,3 +373,18 @@ def test_every_field_has_a_label_and_every_text_is_readable(open_page: OpenPage,
     assert len(contrasts) > 20
     assert [item for item in contrasts if item[2] < 4.5] == []
     record.assert_clean()
+
+
+def test_make_local_s_banner_names_the_page_which_opens_without_a_key(
+    local_stack: dict[str, Any], local_stack_log: Path
+) -> None:
+    # then the banner points at the page, the stack's root
+    url = local_stack["web_page_url"]
+    assert f"Web page  {url}  " in local_stack_log.read_text()
+    assert url == local_stack["api_base_url"].removesuffix("/v1") + "/"
+
+    # and the page answers there without a key, as HTML under its policy
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert '<base href="/v1/">' in response.read().decode()
