@@ -21,7 +21,7 @@ ENV ?= default
 # make test fails below this line-and-branch coverage of core, handlers, local/ and cli/ (90 % when it was set).
 COVERAGE_FLOOR := 88
 
-.PHONY: help venv lock local test test-deep unit lint lint-workflows fmt validate scan check-template build deploy deploy-prod bench bench-quick clean preflight smoke catalog
+.PHONY: help venv lock local browser test test-deep unit lint lint-workflows fmt validate scan check-template build deploy deploy-prod bench bench-quick clean preflight smoke catalog
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ lock: $(STAMP) ## resolve requirements-dev.txt again into requirements-dev.lock 
 
 local: $(STAMP) ## run the whole system offline: AWS emulation, Bedrock stand-in, API on :3000, queue worker
 	$(PY) -m local
+
+browser: ## install Debian's chromium for the web page's browser tests (scripts/install-browser; needs root or sudo)
+	./scripts/install-browser
 
 test: $(STAMP) ## run every test (unit, integration, infra, e2e, CLI) and measure coverage (floor: COVERAGE_FLOOR %)
 	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)

@@ -12,6 +12,11 @@ What it does as the deployed REST API does (and the rest is documented in docs/l
   a malformed answer gives 502 "Internal server error", a call over 29 s gives 504.
 - gateway responses: rendered from the template's ``GatewayResponses`` (``$context.requestId``,
   ``$context.error.messageString`` ...), falling back to API Gateway's defaults.
+
+One route is the local stack's own, not the template's: ``GET /local-stack.json`` (also under the stage) gives
+the web page the local API key, so that the page opened after ``make local`` works at once. The page asks for
+it only when it was loaded from 127.0.0.1 or localhost; a deployed API has no such route, and no deployed key
+is ever known here. The answer has no CORS header, so no page of another origin can read it.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ API_ID = "local"
 INTEGRATION_TIMEOUT_SECONDS = 29
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
+LOCAL_SETTINGS_PATH = "/local-stack.json"
 
 # API Gateway's own status, message and x-amzn-ErrorType for each gateway response we can produce.
 BUILTIN_RESPONSES: dict[str, tuple[int, str, str]] = {
@@ -281,13 +287,21 @@ class ApiGateway:
     """Answers one HTTP request the way the deployed API does; the HTTP server around it is ``ApiShim``."""
 
     def __init__(
-        self, api: ApiDefinition, api_key: str, invoke: Invoke, log: LogLine, throttle: TokenBucket | None = None
+        self,
+        api: ApiDefinition,
+        api_key: str,
+        invoke: Invoke,
+        log: LogLine,
+        throttle: TokenBucket | None = None,
+        *,
+        page_settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.api = api
         self._api_key = api_key
         self._invoke = invoke
         self._log = log
         self._throttle = throttle
+        self._page_settings = page_settings
 
     def handle(self, request: HttpRequest) -> HttpAnswer:
         request_id = str(uuid.uuid4())
@@ -299,6 +313,10 @@ class ApiGateway:
         return HttpAnswer(answer.status, headers, answer.body)
 
     def _answer(self, request: HttpRequest, request_id: str) -> HttpAnswer:
+        if self._page_settings is not None and self._is_local_settings(request):
+            body = json.dumps(self._page_settings).encode()
+            headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+            return HttpAnswer(200, [*headers, ("X-Content-Type-Options", "nosniff")], body)
         matched = self.api.match(request.method, urlsplit(request.target).path)
         if matched is None:
             return gateway_answer(self.api, "MISSING_AUTHENTICATION_TOKEN", request_id)
@@ -335,6 +353,11 @@ class ApiGateway:
             self._log("malformed Lambda proxy response (502 to the caller)")
             return gateway_answer(self.api, "INTEGRATION_FAILURE", request_id, route.resource)
         return answer
+
+    def _is_local_settings(self, request: HttpRequest) -> bool:
+        path = urlsplit(request.target).path
+        paths = (LOCAL_SETTINGS_PATH, f"/{self.api.stage}{LOCAL_SETTINGS_PATH}")
+        return request.method in ("GET", "HEAD") and path in paths
 
 
 class _HttpServer(ThreadingHTTPServer):

@@ -164,6 +164,7 @@ class Endpoints:
     api_url: str
     api_stage_url: str
     api_base_url: str
+    web_page_url: str
     api_key: str
     aws_endpoint_url: str
     bedrock_endpoint_url: str
@@ -281,6 +282,7 @@ class LocalStack:
             api_url=f"{api_base}{GENERATE_ROUTE}",
             api_stage_url=f"{api_base}/{api.stage}{GENERATE_ROUTE}",
             api_base_url=f"{api_base}/{api.stage}",
+            web_page_url=f"{api_base}/",
             api_key=settings.api_key,
             aws_endpoint_url=aws.url,
             bedrock_endpoint_url=self._standin.url,
@@ -376,7 +378,14 @@ class LocalStack:
         api = api_definition(resolver.template, resolver, API_ID)
         throttle = api_throttle(resolver.template, resolver, API_ID) if self.settings.api_throttle else None
         bucket = TokenBucket(throttle.rate, throttle.burst) if throttle else None
-        gateway = ApiGateway(api, self.settings.api_key, pool.invoke, self.console.sink("api"), bucket)
+        gateway = ApiGateway(
+            api,
+            self.settings.api_key,
+            pool.invoke,
+            self.console.sink("api"),
+            bucket,
+            page_settings={"api_key": self.settings.api_key},
+        )
         self._shim = ApiShim(gateway, "127.0.0.1", self.settings.api_port)
         return api, throttle
 
@@ -500,6 +509,7 @@ def ready_text(
     lines = [
         "",
         f"imagegen local stack ready in {elapsed:.1f} s  (no AWS account used; Ctrl-C stops everything)",
+        f"  Web page  {endpoints.web_page_url}  (open it in a browser: the local API key is filled in)",
         f"  API       POST {endpoints.api_url}  (or {endpoints.api_stage_url})",
         f"            x-api-key: {endpoints.api_key}   stage throttle: {throttle_text}",
         f"  AWS       {endpoints.aws_endpoint_url}  (moto: S3, SQS, DynamoDB, EventBridge)  region {endpoints.region}",

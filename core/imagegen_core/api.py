@@ -1,7 +1,9 @@
 """The HTTP API: its routes, how a request body is read, and how every failure becomes a bounded JSON answer.
 
 Routes: ``POST /generate-image`` (generate now), ``POST /jobs`` (queue, answer 202 at once), ``GET /jobs/{id}``
-and ``GET /jobs`` (what became of a request, newest first); the README has the contract.
+and ``GET /jobs`` (what became of a request, newest first), ``GET /config`` (the model's choices); the README
+has the contract. The web page: ``GET /`` and ``GET /static/{name}`` (``imagegen_core.web``), the only routes
+API Gateway answers without the API key (the page holds no data; its calls to the API send the key).
 
 ``handle`` is the whole API function; ``generate_image/app.py`` only decorates it. Every answer is JSON:
 ``{"error": {"code", "message", "details"?}, "request_id"}`` for errors, never a stack trace, never a 5xx for
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -36,7 +39,9 @@ from imagegen_core.jobs import JobImage
 from imagegen_core.models import GenerationRequest, decode_json, parse_request
 from imagegen_core.observability import count_failure, logger, prompt_hash
 from imagegen_core.service import default_jobs, default_service
+from imagegen_core.storage import ImageStore
 from imagegen_core.throttling import current_streak, retry_after
+from imagegen_core.web import Answer, asset_answer, client_config, page_answer, page_base
 
 INTERNAL_ERROR = "internal error; quote the request_id when reporting it"
 PATH_MAX_CHARS = 200
@@ -130,6 +135,33 @@ def list_jobs() -> dict[str, Any]:
     return {"jobs": [job_answer(item) for item in items], "next": next_token}
 
 
+@app.get("/config")
+def get_config() -> dict[str, Any]:
+    """The configured model and the choices it allows (sizes, images per request, seeds, options), for the page."""
+    return client_config(default_service(), datetime.now(UTC).date())
+
+
+@app.get("/")
+def web_page() -> Response:
+    event = app.current_event
+    base = page_base(event.request_context.path, event.request_context.stage)
+    return _web_response(page_answer(base, default_service().store.url_origins()))
+
+
+@app.get("/static/<name>")
+def web_file(name: str) -> Response:
+    event = app.current_event
+    version = (event.query_string_parameters or {}).get("v")
+    answer = asset_answer(name, version, event.headers.get("If-None-Match"))
+    if answer is None:
+        raise NotFoundError(f"no file {name[:100]!r} in the web page's files")
+    return _web_response(answer)
+
+
+def _web_response(answer: Answer) -> Response:
+    return Response(answer.status, answer.content_type, answer.body, headers=answer.headers)
+
+
 def job_answer(item: dict[str, Any]) -> dict[str, Any]:
     """A job as the API shows it; its images' presigned URLs are made fresh on every read."""
     store = default_service().store
@@ -146,14 +178,28 @@ def job_answer(item: dict[str, Any]) -> dict[str, Any]:
     if "body_excerpt" in item:
         answer["body_excerpt"] = item["body_excerpt"]
     if item.get("status") == "succeeded":
-        answer["images"] = [
-            {"key": image["key"], "url": store.presigned_url(image["key"]), "width": image["width"],
-             "height": image["height"]}
-            for image in item.get("images", [])
-        ]  # fmt: skip
+        answer["images"] = [_image_answer(store, item["job_id"], image) for image in item.get("images", [])]
     if item.get("status") == "failed" and item.get("error"):
         answer["error"] = {"code": item["error"].get("code"), "message": item["error"].get("message")}
     return answer
+
+
+def _image_answer(store: ImageStore, job_id: str, image: dict[str, Any]) -> dict[str, Any]:
+    """An image of a job: its key and size, a presigned URL to show it and one that downloads it."""
+    key = image["key"]
+    return {
+        "key": key,
+        "url": store.presigned_url(key),
+        "download_url": store.presigned_url(key, download_as=_download_name(job_id, key)),
+        "width": image["width"],
+        "height": image["height"],
+    }
+
+
+def _download_name(job_id: str, key: str) -> str:
+    """``imagegen-<job id>-<index>-seed-<seed>.png``: the key's last part, with only safe characters."""
+    name = f"imagegen-{job_id}-{key.rsplit('/', 1)[-1]}"
+    return "".join(char if char.isascii() and (char.isalnum() or char in "-_.") else "_" for char in name)
 
 
 def _send_to_queue(fields: dict[str, Any]) -> str:
@@ -244,7 +290,10 @@ def on_unexpected_error(error: Exception) -> Response:
 def on_not_found(_: Exception) -> Response:
     event = app.current_event
     route = f"{event.http_method} {event.path}"[:PATH_MAX_CHARS]
-    message = f"no route for {route}; the routes are POST /generate-image, POST /jobs, GET /jobs, GET /jobs/{{id}}"
+    message = (
+        f"no route for {route}; the routes are POST /generate-image, POST /jobs, GET /jobs, GET /jobs/{{id}}, "
+        "GET /config, and the web page at GET /"
+    )
     return error_response(404, {"code": "not_found", "message": message})
 
 

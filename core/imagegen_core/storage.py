@@ -7,6 +7,7 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -131,7 +132,26 @@ class ImageStore:
             except (ClientError, BotoCoreError):
                 logger.exception("an image of a failed request could not be deleted", extra={"key": key})
 
-    def presigned_url(self, key: str) -> str:
-        return self._client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self._expiry
-        )
+    def presigned_url(self, key: str, *, download_as: str | None = None) -> str:
+        """A presigned GET of ``key``; with ``download_as``, S3 answers it as an attachment of that file name
+        (``Content-Disposition``), so that a link downloads it instead of showing it."""
+        params: dict[str, str] = {"Bucket": self.bucket, "Key": key}
+        if download_as is not None:
+            params["ResponseContentDisposition"] = f'attachment; filename="{download_as}"'
+        return self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=self._expiry)
+
+    def url_origins(self) -> tuple[str, ...]:
+        """Where browsers fetch the presigned URLs from (``scheme://host[:port]``), for a page's CSP ``img-src``.
+
+        Read off a URL presigned here (presigning is local: no request is sent), so it is whatever S3 endpoint
+        the client uses: moto's locally, the bucket's S3 host deployed. A virtual-hosted URL on S3's global
+        host is redirected to the bucket's regional host while a new bucket's DNS settles (up to a day), and a
+        CSP checks where a redirect leads too: the bucket on the client's regional endpoint is allowed as well.
+        """
+        url = urlsplit(self.presigned_url(f"{self._prefix}/origin-probe.png"))
+        origins = [f"{url.scheme}://{url.netloc}"]
+        regional = urlsplit(self._client.meta.endpoint_url)
+        bucket_host = f"{self.bucket}.{regional.netloc}"
+        if url.netloc.startswith(f"{self.bucket}.") and url.netloc != bucket_host:
+            origins.append(f"{regional.scheme}://{bucket_host}")
+        return tuple(origins)

@@ -139,7 +139,7 @@ def test_a_request_without_a_body_has_a_null_body() -> None:
     assert event["body"] is None
 
 
-def test_the_template_declares_its_routes_with_an_api_key_on_stage_v1(api: ApiDefinition) -> None:
+def test_the_template_declares_its_routes_with_an_api_key_on_stage_v1_but_the_web_page_s(api: ApiDefinition) -> None:
     # then
     assert api.stage == "v1"
     assert set(api.routes) == {
@@ -147,6 +147,9 @@ def test_the_template_declares_its_routes_with_an_api_key_on_stage_v1(api: ApiDe
         Route("/jobs", "POST", api_key_required=True),
         Route("/jobs", "GET", api_key_required=True),
         Route("/jobs/{job_id}", "GET", api_key_required=True),
+        Route("/config", "GET", api_key_required=True),
+        Route("/", "GET", api_key_required=False),
+        Route("/static/{name}", "GET", api_key_required=False),
     }
 
 
@@ -211,6 +214,48 @@ def test_a_missing_or_wrong_api_key_gets_the_templates_403_and_never_reaches_the
     assert body["error"]["code"] == "forbidden"
     assert body["request_id"] == header(answer, "x-amzn-RequestId")
     assert function.events == []
+
+
+@pytest.mark.parametrize("target", ["/", "/v1", "/v1/", "/v1/static/app.css?v=1"])
+def test_the_web_page_and_its_files_reach_the_function_without_a_key(api: ApiDefinition, target: str) -> None:
+    # given
+    function = RecordingFunction()
+
+    # when a browser asks, without a key
+    answer = gateway(api, function).handle(request(method="GET", target=target, body=b"", key=None))
+
+    # then the function answers, and sees the page's path under the stage as API Gateway passes it on
+    assert answer.status == 200
+    [event] = function.events
+    assert event["requestContext"]["path"] == "/v1" + event["path"]
+    assert event["requestContext"]["identity"]["apiKey"] is None
+
+
+@pytest.mark.parametrize("target", ["/local-stack.json", "/v1/local-stack.json"])
+def test_the_local_stack_gives_the_page_its_key_and_nothing_else_can_read_it_cross_origin(
+    api: ApiDefinition, target: str
+) -> None:
+    # given the gateway as the local stack starts it
+    function = RecordingFunction()
+    local = ApiGateway(api, KEY, function, lambda _: None, page_settings={"api_key": KEY})
+
+    # when the page asks for its settings (no key: it has none yet)
+    answer = local.handle(request(method="GET", target=target, body=b"", key=None))
+
+    # then it gets the key, uncached, with no CORS header, and the function never sees the request
+    assert (answer.status, json.loads(answer.body)) == (200, {"api_key": KEY})
+    assert header(answer, "Cache-Control") == "no-store"
+    assert not [name for name, _ in answer.headers if name.lower().startswith("access-control-")]
+    assert function.events == []
+
+
+def test_without_page_settings_the_local_route_is_unknown_as_on_a_deployed_api(api: ApiDefinition) -> None:
+    # when
+    answer = gateway(api, RecordingFunction()).handle(request(method="GET", target="/local-stack.json", key=None))
+
+    # then
+    assert answer.status == 404
+    assert json.loads(answer.body)["error"]["code"] == "not_found"
 
 
 def test_an_unknown_route_gets_the_templates_404(api: ApiDefinition) -> None:
