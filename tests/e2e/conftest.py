@@ -16,13 +16,21 @@ Fixtures (a stable API: the CLI tests in tests/e2e/ use them too):
 - ``aws_clients``: ``(s3, sqs)`` boto3 clients on the stack's moto endpoint with its fake credentials.
 - ``start_local_stack(tmp_path, **env)`` / ``stop_local_stack(stack, signal)``: a stack of your own (e.g. to
   test Ctrl-C); ``wait_until(condition, timeout, what)``: wait on a condition without fixed sleeps.
+- ``cli`` (module): a ``Cli`` that runs the installed `imagegen` in a directory holding the stack's
+  ``.local/endpoints.json``, as after `make local`; ``png_size(data)``: a PNG's width and height.
+
+Marker ``needs_jobs_server``: the CLI's job commands against the server side of issue 12 (POST /jobs,
+GET /jobs/{id}, GET /jobs, the worker recording queue messages as jobs); `-m "not needs_jobs_server"`
+leaves them out.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -45,7 +53,14 @@ TEST_KNOBS = {
     "LOCAL_VISIBILITY_TIMEOUT": "2",
     "LOCAL_API_THROTTLE": "off",
 }
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 T = TypeVar("T")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_jobs_server: the CLI's job commands, against the server side of issue 12 (jobs)"
+    )
 
 
 @dataclass
@@ -151,3 +166,48 @@ def aws_clients(local_stack: dict[str, Any]) -> tuple[Any, Any]:
     )
     endpoint = local_stack["aws_endpoint_url"]
     return session.client("s3", endpoint_url=endpoint), session.client("sqs", endpoint_url=endpoint)
+
+
+def imagegen_executable() -> str:
+    beside_python = Path(sys.executable).parent / "imagegen"
+    found = str(beside_python) if beside_python.exists() else shutil.which("imagegen")
+    if found is None:
+        pytest.fail("the imagegen command is not installed: pip install -e ./cli")
+    return found
+
+
+@dataclass
+class Cli:
+    """Runs `imagegen` in a directory set up like the repository after `make local`."""
+
+    workdir: Path
+    endpoints: dict[str, Any]
+
+    def run(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        env = {name: value for name, value in os.environ.items() if not name.startswith(("IMAGEGEN_", "SQS_"))}
+        return subprocess.run(
+            [imagegen_executable(), *arguments],
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def cli(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    workdir = tmp_path_factory.mktemp("cli-user")
+    (workdir / ".local").mkdir()
+    (workdir / ".local" / "endpoints.json").write_text(json.dumps(local_stack))
+    return Cli(workdir, local_stack)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk, which a valid PNG has right after its signature."""
+    assert data[:8] == PNG_SIGNATURE, "not a PNG signature"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert (kind, length) == (b"IHDR", 13), "the first chunk is not IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height

@@ -1,75 +1,24 @@
 """The installed `imagegen` command against the running local stack, as a new user would run it.
 
 Every call goes through the real entry point (`.venv/bin/imagegen`, or the one beside this Python) in a
-subprocess whose working directory holds `.local/endpoints.json`, so configuration comes from the
-file exactly as after `make local`.
+subprocess whose working directory holds `.local/endpoints.json` (the ``cli`` fixture), so configuration
+comes from the file exactly as after `make local`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import struct
 import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import Cli, png_size, wait_until
 
 pytestmark = pytest.mark.e2e
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SUBMIT_COUNT = 25
-
-
-def imagegen_executable() -> str:
-    beside_python = Path(sys.executable).parent / "imagegen"
-    found = str(beside_python) if beside_python.exists() else shutil.which("imagegen")
-    if found is None:
-        pytest.fail("the imagegen command is not installed: pip install -e ./cli")
-    return found
-
-
-@dataclass
-class Cli:
-    """Runs `imagegen` in a directory set up like the repository after `make local`."""
-
-    workdir: Path
-    endpoints: dict[str, Any]
-
-    def run(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        env = {name: value for name, value in os.environ.items() if not name.startswith(("IMAGEGEN_", "SQS_"))}
-        return subprocess.run(
-            [imagegen_executable(), *arguments],
-            cwd=self.workdir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-
-@pytest.fixture(scope="module")
-def cli(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    workdir = tmp_path_factory.mktemp("cli-user")
-    (workdir / ".local").mkdir()
-    (workdir / ".local" / "endpoints.json").write_text(json.dumps(local_stack))
-    return Cli(workdir, local_stack)
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """Width and height from the IHDR chunk, which a valid PNG has right after its signature."""
-    assert data[:8] == PNG_SIGNATURE, "not a PNG signature"
-    length, kind = struct.unpack(">I4s", data[8:16])
-    assert (kind, length) == (b"IHDR", 13), "the first chunk is not IHDR"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
 
 
 def test_generate_downloads_a_valid_png_of_the_requested_size(cli: Cli, tmp_path: Path) -> None:
