@@ -68,8 +68,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    folder = OutputFolder.prepare(args.out) if args.out is not None else None  # before anything is asked
     jobs = JobsApi(api_base_url(settings), settings.api_key, timeout=min(args.timeout, HTTP_TIMEOUT))
+    folder = OutputFolder.prepare(args.out) if args.out is not None else None  # before anything is asked
     if args.wait:
         progress = _no_progress if args.quiet else _print_progress
         job = wait_for_job(lambda: jobs.get(args.job_id), args.job_id, args.timeout, clock=CLOCK, on_change=progress)
