@@ -14,10 +14,11 @@ import traceback
 from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from imagegen_cli.aws import as_cli_error as aws_error
 from imagegen_cli.console import one_line, printable
-from imagegen_cli.errors import CliError, ConfigError, ExitCode, InternalError, NetworkError, PartialFailure
+from imagegen_cli.errors import AwsError, CliError, ConfigError, ExitCode, InternalError, NetworkError, PartialFailure
 
 MAX_REPORT_LINES = 25
 MAX_LINE_LENGTH = 500
@@ -51,6 +52,8 @@ def as_cli_error(error: BaseException) -> CliError:
         return error
     if isinstance(error, BotoCoreError | ClientError):
         return aws_error(error)
+    if isinstance(error, ResponseParserError):  # not a BotoCoreError: something that is not AWS answered
+        return AwsError(f"an AWS endpoint answered with something that is not an AWS answer: {one_line(error, 200)}")
     if isinstance(error, BrokenPipeError):
         return PartialFailure("standard output was closed before everything was printed (e.g. by `| head`)")
     if isinstance(error, ConnectionError | TimeoutError):
