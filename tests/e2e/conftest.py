@@ -18,12 +18,19 @@ Fixtures (a stable API: the CLI tests in tests/e2e/ use them too):
   (``clients_for(endpoints)`` makes them for a stack of your own).
 - ``start_local_stack(tmp_path, **env)`` / ``stop_local_stack(stack, signal)``: a stack of your own (e.g. to
   test Ctrl-C). Waiting on a condition: ``tests.helpers.wait_until``.
+- ``cli`` (module): a ``Cli`` that runs the installed `imagegen` in a directory holding the stack's
+  ``.local/endpoints.json``, as after `make local`.
+
+Marker ``needs_jobs_server``: the CLI's job commands against the server side of issue 12 (POST /jobs,
+GET /jobs/{id}, GET /jobs, the worker recording queue messages as jobs); `-m "not needs_jobs_server"`
+leaves them out.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,6 +56,12 @@ TEST_KNOBS = {
     "LOCAL_API_THROTTLE": "off",
     "LOCAL_ENV_HAND_BACK_MAX_SECONDS": "1",
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_jobs_server: the CLI's job commands, against the server side of issue 12 (jobs)"
+    )
 
 
 @dataclass
@@ -147,3 +160,39 @@ def clients_for(endpoints: dict[str, Any]) -> tuple[Any, Any]:
 @pytest.fixture(scope="session")
 def aws_clients(local_stack: dict[str, Any]) -> tuple[Any, Any]:
     return clients_for(local_stack)
+
+
+def imagegen_executable() -> str:
+    beside_python = Path(sys.executable).parent / "imagegen"
+    found = str(beside_python) if beside_python.exists() else shutil.which("imagegen")
+    if found is None:
+        pytest.fail("the imagegen command is not installed: pip install -e ./cli")
+    return found
+
+
+@dataclass
+class Cli:
+    """Runs `imagegen` in a directory set up like the repository after `make local`."""
+
+    workdir: Path
+    endpoints: dict[str, Any]
+
+    def run(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        env = {name: value for name, value in os.environ.items() if not name.startswith(("IMAGEGEN_", "SQS_"))}
+        return subprocess.run(
+            [imagegen_executable(), *arguments],
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def cli(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    workdir = tmp_path_factory.mktemp("cli-user")
+    (workdir / ".local").mkdir()
+    (workdir / ".local" / "endpoints.json").write_text(json.dumps(local_stack))
+    return Cli(workdir, local_stack)

@@ -1,64 +1,25 @@
 """The installed `imagegen` command against the running local stack, as a new user would run it.
 
 Every call goes through the real entry point (`.venv/bin/imagegen`, or the one beside this Python) in a
-subprocess whose working directory holds `.local/endpoints.json`, so configuration comes from the
-file exactly as after `make local`.
+subprocess whose working directory holds `.local/endpoints.json` (the ``cli`` fixture), so configuration
+comes from the file exactly as after `make local`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import Cli
 from tests.helpers import png_size, wait_until
 
 pytestmark = pytest.mark.e2e
 
 SUBMIT_COUNT = 25
-
-
-def imagegen_executable() -> str:
-    beside_python = Path(sys.executable).parent / "imagegen"
-    found = str(beside_python) if beside_python.exists() else shutil.which("imagegen")
-    if found is None:
-        pytest.fail("the imagegen command is not installed: pip install -e ./cli")
-    return found
-
-
-@dataclass
-class Cli:
-    """Runs `imagegen` in a directory set up like the repository after `make local`."""
-
-    workdir: Path
-    endpoints: dict[str, Any]
-
-    def run(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        env = {name: value for name, value in os.environ.items() if not name.startswith(("IMAGEGEN_", "SQS_"))}
-        return subprocess.run(
-            [imagegen_executable(), *arguments],
-            cwd=self.workdir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-
-@pytest.fixture(scope="module")
-def cli(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    workdir = tmp_path_factory.mktemp("cli-user")
-    (workdir / ".local").mkdir()
-    (workdir / ".local" / "endpoints.json").write_text(json.dumps(local_stack))
-    return Cli(workdir, local_stack)
 
 
 def test_generate_downloads_a_valid_png_of_the_requested_size(cli: Cli, tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import start_local_stack, stop_local_stack
-from tests.e2e.test_cli import Cli
+from tests.e2e.conftest import Cli, start_local_stack, stop_local_stack
 
 pytestmark = pytest.mark.e2e
 

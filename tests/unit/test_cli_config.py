@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from imagegen_cli.aws import AwsClients, read_stack_settings
-from imagegen_cli.config import LOCAL_CREDENTIALS, Flags, resolve
+from imagegen_cli.config import LOCAL_CREDENTIALS, Flags, Settings, api_base_url, resolve
 from imagegen_cli.errors import ConfigError
 
 REGION = "eu-west-1"
@@ -203,6 +203,7 @@ def deployed_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "imagegen-images"}}},
             "Outputs": {
                 "ApiUrl": {"Value": "https://abc.execute-api.eu-west-1.amazonaws.com/Prod/generate-image"},
+                "ApiBaseUrl": {"Value": "https://abc.execute-api.eu-west-1.amazonaws.com/Prod"},
                 "ApiKeyId": {"Value": key["id"]},
                 "BucketName": {"Value": "imagegen-bucket"},
                 "QueueUrl": {"Value": {"Ref": "Queue"}},
@@ -221,6 +222,7 @@ def test_stack_outputs_are_read_from_cloudformation_and_the_key_from_api_gateway
     found = read_stack_settings("imagegen", REGION, with_api_key=True)
     # then
     assert found["api_url"] == "https://abc.execute-api.eu-west-1.amazonaws.com/Prod/generate-image"
+    assert found["api_base_url"] == "https://abc.execute-api.eu-west-1.amazonaws.com/Prod"
     assert found["api_key"] == deployed_stack["api_key"]
     assert found["bucket"] == "imagegen-bucket"
     assert found["queue_url"].endswith("/imagegen-images")
@@ -252,3 +254,71 @@ def test_aws_clients_use_the_settings_endpoint_region_and_fake_credentials(workd
     credentials = clients.session.get_credentials()
     assert credentials is not None
     assert (credentials.access_key, credentials.secret_key) == LOCAL_CREDENTIALS
+
+
+# --- the API's base URL, for the job commands ------------------------------------------------------------
+
+JOB_WANTS = ["api_url", "api_base_url", "api_key"]
+
+
+@pytest.mark.parametrize(
+    ("api_url", "base"),
+    [
+        (
+            "https://abc.execute-api.eu-west-1.amazonaws.com/Prod/generate-image",
+            "https://abc.execute-api.eu-west-1.amazonaws.com/Prod",
+        ),
+        ("http://127.0.0.1:3000/generate-image/", "http://127.0.0.1:3000"),
+        ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
+        ("http://127.0.0.1:3000/Prod/", "http://127.0.0.1:3000/Prod"),
+    ],
+)
+def test_the_base_url_is_the_api_url_without_its_generate_image(api_url: str, base: str) -> None:
+    # when / then
+    assert api_base_url(Settings(api_url=api_url, sources={"api_url": "flag"})) == base
+
+
+def test_a_stacks_base_url_output_is_preferred_to_its_api_url(tmp_path: Path) -> None:
+    # given
+    def read_stack(stack: str, region: str | None, with_api_key: bool) -> dict[str, str]:
+        return {"api_url": "https://a.example/Prod/generate-image", "api_base_url": "https://b.example/Prod/"}
+
+    # when
+    settings = resolve(Flags(stack="imagegen"), {}, [], read_stack, cwd=tmp_path, wants=JOB_WANTS)
+    # then
+    assert api_base_url(settings) == "https://b.example/Prod"
+
+
+def test_an_api_url_from_the_environment_wins_over_the_files_base_url(workdir: Path) -> None:
+    # given
+    data = {**LOCAL, "api_base_url": "http://127.0.0.1:3000"}
+    (workdir / ".local" / "endpoints.json").write_text(json.dumps(data))
+    env = {"IMAGEGEN_API_URL": "https://mine.example/v1/generate-image"}
+    # when
+    settings = resolve(Flags(), env, [], no_stack, cwd=workdir, wants=JOB_WANTS)
+    # then
+    assert api_base_url(settings) == "https://mine.example/v1"
+
+
+def test_the_stack_is_not_read_for_a_base_url_the_api_url_already_gives(tmp_path: Path) -> None:
+    # when
+    flags = Flags(stack="imagegen", api_url="https://a.example/Prod/generate-image", api_key="k")
+    settings = resolve(flags, {}, [], no_stack, cwd=tmp_path, wants=JOB_WANTS)
+    # then
+    assert api_base_url(settings) == "https://a.example/Prod"
+
+
+def test_a_base_url_that_cannot_be_used_names_where_it_came_from(workdir: Path) -> None:
+    # given
+    (workdir / ".local" / "endpoints.json").write_text(json.dumps({**LOCAL, "api_base_url": "ftp://x"}))
+    # when / then
+    with pytest.raises(ConfigError, match=r"the API base URL \(file .*endpoints.json\) cannot be used"):
+        resolve(Flags(), {}, [], no_stack, cwd=workdir, wants=JOB_WANTS)
+
+
+def test_no_api_url_at_all_is_the_usual_missing_setting_error(tmp_path: Path) -> None:
+    # given
+    settings = resolve(Flags(), {}, [], no_stack, cwd=tmp_path, wants=JOB_WANTS)
+    # when / then
+    with pytest.raises(ConfigError, match="missing the API URL: pass --api-url URL or set IMAGEGEN_API_URL"):
+        api_base_url(settings)

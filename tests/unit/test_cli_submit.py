@@ -62,6 +62,24 @@ def test_a_prompt_without_options_is_queued_as_plain_text(queue_url: str, capsys
     assert len(capsys.readouterr().out.strip()) == 36  # the message id
 
 
+def test_submit_says_each_message_id_is_a_job_id_and_how_to_follow_it(
+    queue_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given
+    prompts = prompts_file(tmp_path, ["a fox", "a hare"])
+    # when
+    single = main(["submit", "a lighthouse at dawn"])
+    one = capsys.readouterr()
+    several = main(["submit", "--file", str(prompts)])
+    many = capsys.readouterr()
+    # then
+    assert single == several == 0
+    job_id = one.out.strip()
+    assert f"queued job {job_id}; `imagegen job {job_id} --wait --out DIR` waits for it" in one.err
+    assert [line.split("\t")[0] for line in many.out.splitlines()] == ["line 1", "line 2"]
+    assert "each id is a job id: `imagegen job ID --wait` follows one" in many.err
+
+
 def test_a_prompt_with_options_is_queued_as_a_json_request(queue_url: str) -> None:
     # when
     code = main(["submit", "a lighthouse", "--n", "2", "--size", "512x512", "--quality", "premium"])

@@ -45,7 +45,11 @@ def api_key_problem(key: str) -> str | None:
 
 
 class ImagegenApi:
-    """A client for one deployment of the API (its full POST URL and API key)."""
+    """A client for one deployment of the API: its full POST URL (``.../generate-image``) and API key.
+
+    ``call`` is the one HTTP exchange every route goes through (the jobs client uses it too): the API key
+    header, bounded reads, and every failure as an ApiError, NetworkError or ConfigError.
+    """
 
     def __init__(self, url: str, api_key: str | None, timeout: float = 120.0) -> None:
         problem = url_problem(url)
@@ -59,33 +63,43 @@ class ImagegenApi:
 
     def generate(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST the request body; the API's JSON answer (a dict with a non-empty image list), or a CliError."""
-        request = urllib.request.Request(  # noqa: S310 (the scheme is checked in __init__)
-            self.url,
-            data=json.dumps(body, allow_nan=False).encode(),
-            method="POST",
-            headers={"content-type": "application/json", "accept": "application/json", "user-agent": USER_AGENT},
-        )
+        return _checked_answer(self.call("POST", self.url, body))
+
+    def call(
+        self, method: str, url: str, body: dict[str, Any] | None = None, *, max_bytes: int = MAX_ANSWER_BYTES
+    ) -> Any:
+        """One request to ``url`` (of this API) with the API key; the JSON value of a 2xx answer of at most
+        ``max_bytes``. Any other answer is an ApiError (the API's own error code when its body has one)."""
+        problem = url_problem(url)
+        if problem:  # a URL built from a checked base and a quoted id: only its length can be at fault
+            raise ConfigError(f"the API URL cannot be used: {problem}")
+        data = None if body is None else json.dumps(body, allow_nan=False).encode()
+        headers = {"accept": "application/json", "user-agent": USER_AGENT}
+        if data is not None:
+            headers["content-type"] = "application/json"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 (checked)
         if self.api_key:  # a stack deployed with ApiAuth other than API_KEY takes none
             request.add_header("x-api-key", self.api_key)
         try:
-            with _network_errors(self.url, self.timeout), _urlopen(request, self.timeout) as response:
-                raw = response.read(MAX_ANSWER_BYTES + 1)
-                if len(raw) <= MAX_ANSWER_BYTES:
-                    _check_complete(response, len(raw), self.url)
+            with _network_errors(url, self.timeout), _urlopen(request, self.timeout) as response:
+                raw = response.read(max_bytes + 1)
+                if len(raw) <= max_bytes:
+                    _check_complete(response, len(raw), url)
         except urllib.error.HTTPError as exc:
-            error = _api_error(exc, self.url, self.timeout)
+            error = _api_error(exc, url, self.timeout)
             error.api_key_sent = bool(self.api_key)
             raise error from None
-        if len(raw) > MAX_ANSWER_BYTES:
-            raise ApiError("bad_response", f"the answer is larger than {MAX_ANSWER_BYTES // 1024} KiB", status=200)
-        return _checked_answer(_json_or_none(raw), raw)
+        if len(raw) > max_bytes:
+            raise ApiError("bad_response", f"the answer is larger than {max_bytes // 1024} KiB", status=200)
+        answer = _json_or_none(raw)
+        if answer is None:
+            raise ApiError("bad_response", f"the answer is not JSON: {one_line(raw[:100])}", status=200)
+        return answer
 
 
-def _checked_answer(answer: Any, raw: bytes) -> dict[str, Any]:
+def _checked_answer(answer: Any) -> dict[str, Any]:
     """The answer if it has the shape of a success (an object with 1-5 images, each with a URL); ApiError
     otherwise. Whether each URL can be downloaded is found out image by image."""
-    if answer is None:
-        raise ApiError("bad_response", f"the answer is not JSON: {one_line(raw[:100])}", status=200)
     if not isinstance(answer, dict) or not isinstance(answer.get("images"), list):
         raise ApiError("bad_response", f"the answer has no image list: {one_line(answer, 100)}", status=200)
     request_id = answer.get("request_id")

@@ -51,6 +51,7 @@ class Settings:
     """Everything a command may need; ``sources`` says where each value came from."""
 
     api_url: str | None = None
+    api_base_url: str | None = None  # the stage's URL, where /generate-image and /jobs live
     api_key: str | None = None
     queue_url: str | None = None
     dlq_url: str | None = None
@@ -74,7 +75,10 @@ class Settings:
 
 
 _HOW_TO_PROVIDE = {
-    "api_url": ("the API URL", "pass --api-url URL or set IMAGEGEN_API_URL (the stack's ApiUrl output)"),
+    "api_url": (
+        "the API URL",
+        "pass --api-url URL or set IMAGEGEN_API_URL (the stack's ApiUrl output, or for jobs its ApiBaseUrl)",
+    ),
     "api_key": ("the API key", "pass --api-key KEY or set IMAGEGEN_API_KEY"),
     "queue_url": ("the queue URL", "pass --queue-url URL or set SQS_QUEUE_URL (the stack's QueueUrl output)"),
     "dlq_url": (
@@ -99,6 +103,7 @@ _ENV_NAMES = {
 # Keys of .local/endpoints.json for each setting.
 _FILE_KEYS = {
     "api_url": "api_url",
+    "api_base_url": "api_base_url",
     "api_key": "api_key",
     "queue_url": "queue_url",
     "dlq_url": "dlq_url",
@@ -111,6 +116,7 @@ _FILE_KEYS = {
 # CloudFormation outputs of the deployed stack for each setting (the API key is read by its id).
 STACK_OUTPUTS = {
     "api_url": "ApiUrl",
+    "api_base_url": "ApiBaseUrl",
     "queue_url": "QueueUrl",
     "dlq_url": "DeadLetterQueueUrl",
     "bucket": "BucketName",
@@ -140,7 +146,7 @@ def resolve(
     _fill(values, sources, {name: getattr(flags, name, None) for name in _ENV_NAMES}, "flag")
     _fill(values, sources, _from_env(env), "environment")
     needs, wants = list(needs), list(wants)
-    missing = [name for name in [*needs, *wants] if values.get(name) is None]
+    missing = [name for name in [*needs, *wants] if values.get(name) is None and not _stood_in_for(name, values)]
     stack = flags.stack or env.get("IMAGEGEN_STACK") or None
     if stack:
         if missing:
@@ -163,11 +169,21 @@ def resolve(
     return settings
 
 
+# A wanted setting that another one present stands in for does not make the stack worth reading: the
+# API's base URL is the POST URL without its /generate-image.
+_STAND_INS = {"api_base_url": "api_url"}
+
+
+def _stood_in_for(name: str, values: Mapping[str, Any]) -> bool:
+    return name in _STAND_INS and values.get(_STAND_INS[name]) is not None
+
+
 # Settings that only an AWS call uses: a command that needs one of them also uses the region and endpoint.
 _AWS_SETTINGS = ("queue_url", "dlq_url", "bucket")
 _REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _LABELS = {
     "api_url": "the API URL",
+    "api_base_url": "the API base URL",
     "api_key": "the API key",
     "queue_url": "the queue URL",
     "dlq_url": "the dead-letter queue URL",
@@ -183,7 +199,7 @@ def _used_by(names: list[str]) -> list[str]:
 
 def _problem(name: str, value: str) -> str | None:
     """Why a setting's value cannot be used (before any request is made), or None."""
-    if name in ("api_url", "queue_url", "dlq_url", "endpoint_url"):
+    if name in ("api_url", "api_base_url", "queue_url", "dlq_url", "endpoint_url"):
         return url_problem(value)
     if name == "api_key":
         return api_key_problem(value)
@@ -253,3 +269,35 @@ def _fill_from_endpoints_file(
 
 def _text(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
+
+
+GENERATE_ROUTE = "/generate-image"
+_SOURCE_RANKS = ("flag", "environment", "stack ", "file ")  # the order resolve() takes settings in
+
+
+def api_base_url(settings: Settings) -> str:
+    """The API's base URL (its stage's, where ``/jobs`` lives), without a trailing slash.
+
+    The explicit one (the stack's ``ApiBaseUrl`` output, the endpoints file's ``api_base_url``) is preferred,
+    unless the API URL came from a source that ranks higher (a flag or a variable naming another API): then,
+    as when there is no explicit one, it is the API URL without its ``/generate-image`` (an API URL that
+    does not end so is taken as the base URL itself).
+    """
+    derived = _without_generate_route(settings.api_url) if settings.api_url else None
+    explicit = settings.api_base_url
+    if explicit and (derived is None or _rank(settings, "api_base_url") <= _rank(settings, "api_url")):
+        return explicit.rstrip("/")
+    if derived is None:
+        settings.require("api_url")
+    assert derived is not None  # require() raised otherwise
+    return derived
+
+
+def _without_generate_route(url: str) -> str:
+    url = url.rstrip("/")
+    return (url[: -len(GENERATE_ROUTE)] if url.endswith(GENERATE_ROUTE) else url).rstrip("/")
+
+
+def _rank(settings: Settings, name: str) -> int:
+    source = settings.sources.get(name, "")
+    return next((rank for rank, prefix in enumerate(_SOURCE_RANKS) if source.startswith(prefix)), len(_SOURCE_RANKS))

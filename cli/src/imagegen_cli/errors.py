@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     NETWORK = 4  # nothing answered: connection refused, timeout, DNS
     PARTIAL = 5  # some of the work was done, some was not
     CHECK_FAILED = 6  # a check (preflight, smoke) found the deployment unfit; the report says why
+    STILL_RUNNING = 7  # the job is still queued or running (`job --wait` timed out, `job --out` had nothing yet)
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -24,10 +25,11 @@ EXIT_CODE_MEANINGS = {
     ExitCode.OK: "success",
     ExitCode.INTERNAL: "unexpected failure: a bug in imagegen (IMAGEGEN_DEBUG=1 shows the traceback)",
     ExitCode.USAGE: "usage or configuration error (bad arguments, a setting missing or invalid, --out unusable)",
-    ExitCode.API: "API error: the service or AWS answered with an error (4xx/5xx) or an unusable answer",
+    ExitCode.API: "API error: the service or AWS answered with an error (4xx/5xx) or an unusable answer; a job failed",
     ExitCode.NETWORK: "network error: connection refused, timeout, DNS",
     ExitCode.PARTIAL: "partial failure: some prompts not queued, or some images not downloaded",
     ExitCode.CHECK_FAILED: "a check failed (preflight, smoke): the report says which and what to change",
+    ExitCode.STILL_RUNNING: "job not finished (queued or running): job --wait timed out, or job --out had nothing yet",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -237,3 +239,72 @@ class AwsError(CliError):
     """An AWS service (SQS, S3, CloudFormation) answered with an error."""
 
     exit_code = ExitCode.API
+
+
+class JobFailed(ApiError):
+    """A job ended ``failed``: its error code explained as the API's own errors are, under the job's id."""
+
+    def __init__(self, job_id: str, code: str, message: str) -> None:
+        super().__init__(code, message, status=200)
+        self.job_id = one_line(job_id, 100)
+
+    def explain(self) -> str:
+        # The advice (every line after the first) is the one the API's error of the same code gets.
+        _, newline, advice = super().explain().partition("\n")
+        return f"job {self.job_id} failed ({self.code}): {self.message}" + newline + advice
+
+
+class JobNotFound(ApiError):
+    """``GET /jobs/{id}`` answered 404: no such job (yet), or no jobs route at that URL."""
+
+    def __init__(self, job_id: str, error: ApiError) -> None:
+        super().__init__(error.code, error.message, status=error.status, request_id=error.request_id, body=error.body)
+        self.job_id = one_line(job_id, 100)
+        self.api_url = error.api_url
+
+    def explain(self) -> str:
+        request = f" (request id {self.request_id})" if self.request_id else ""
+        return (
+            f"no job {self.job_id} (HTTP {self.status} {self.code}): {self.message}{request}\n"
+            "Check the id (`imagegen jobs` lists the recent ones). A message sent straight to the queue becomes a\n"
+            "job when the worker first receives it, and jobs expire after the stack's retention period.\n"
+            f"If no id is ever found, the API at {one_line(self.api_url, 200)!r} has no jobs: deploy the current "
+            "template (or restart `make local`), or check the API URL."
+        )
+
+
+class JobsRouteMissing(ApiError):
+    """``POST /jobs`` or ``GET /jobs`` answered 404: the stack predates jobs, or the URL is not the API's."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(error.code, error.message, status=error.status, request_id=error.request_id, body=error.body)
+        self.api_url = error.api_url
+
+    def explain(self) -> str:
+        request = f" (request id {self.request_id})" if self.request_id else ""
+        return (
+            f"the API has no jobs route (HTTP {self.status} {self.code}): {self.message}{request}\n"
+            f"The stack behind {one_line(self.api_url, 200)!r} may predate jobs: deploy the current template "
+            "(or restart `make local`).\nOr the API URL is wrong: it is the stack's ApiUrl output "
+            "(.../generate-image) or its ApiBaseUrl output."
+        )
+
+
+class StillRunning(CliError):
+    """The job is not finished: ``job --wait`` reached its timeout, or ``job --out`` found no images yet."""
+
+    exit_code = ExitCode.STILL_RUNNING
+
+    def __init__(self, job_id: str, status: str, waited: float | None = None) -> None:
+        job_id, status = one_line(job_id, 100), one_line(status, 40)
+        if waited is None:
+            message = (
+                f"job {job_id} is {status}: no images to save yet\n"
+                f"`imagegen job {job_id} --wait --out DIR` waits for them."
+            )
+        else:
+            message = (
+                f"job {job_id} is still {status} after {waited:g} seconds of waiting; it goes on:\n"
+                f"`imagegen job {job_id} --wait` waits again (--timeout SECONDS to wait longer)."
+            )
+        super().__init__(message)

@@ -1,4 +1,5 @@
-"""`imagegen generate`: one request to the HTTP API, then the images saved from their presigned URLs.
+"""`imagegen generate`: one request to the HTTP API, then the images saved from their presigned URLs;
+or, with ``--async``, a job (``POST /jobs``) whose id is printed at once, for `imagegen job ID --wait`.
 
 The output folder is prepared before the request (a generation is paid for, a folder problem is not),
 and every name written there is made from the prompt and the request id by ``OutputFolder.path_for``,
@@ -9,23 +10,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from imagegen_cli.api import ImagegenApi, download
-from imagegen_cli.config import Settings
-from imagegen_cli.console import one_line
-from imagegen_cli.errors import ApiError, CliError, ExitCode, PartialFailure
+from imagegen_cli.api import ImagegenApi
+from imagegen_cli.config import Settings, api_base_url
+from imagegen_cli.errors import ApiError, ExitCode, PartialFailure, UsageError
 from imagegen_cli.generation_options import add_generation_options, prompt_text, request_fields
+from imagegen_cli.jobs_api import JobsApi
 from imagegen_cli.option_types import positive_number
 from imagegen_cli.output import OutputFolder
+from imagegen_cli.saving import ImageToSave, file_stem, save_images, where_kept
 from imagegen_cli.spinner import Spinner, wants_spinner
 
 NEEDS = ("api_url",)
-WANTS = ("api_key",)  # a stack deployed with ApiAuth other than API_KEY has none
+WANTS = ("api_base_url", "api_key")  # a stack deployed with ApiAuth other than API_KEY has no key
 MAX_TIMEOUT = 3600.0
+DEFAULT_OUT = Path("out")
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -37,8 +41,14 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("prompt", type=prompt_text, help="what the image should show")
     add_generation_options(parser)
-    parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="where to save (default ./out)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="where to save (default ./out)")
     parser.add_argument("--json", action="store_true", help="print the API's JSON answer instead of the paths")
+    parser.add_argument(
+        "--async",
+        dest="run_async",
+        action="store_true",
+        help="queue a job (POST /jobs) and print its id at once; `imagegen job ID --wait --out DIR` saves its images",
+    )
     parser.add_argument("--no-download", action="store_true", help="do not download the images")
     parser.add_argument(
         "--timeout",
@@ -52,19 +62,17 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.run_async:
+        return _queue_job(args, settings)
     assert settings.api_url is not None  # required by NEEDS
     api = ImagegenApi(settings.api_url, settings.api_key, timeout=args.timeout)
-    folder = None if args.no_download else OutputFolder.prepare(args.out)  # before paying for a generation
+    out = args.out if args.out is not None else DEFAULT_OUT
+    folder = None if args.no_download else OutputFolder.prepare(out)  # before paying for a generation
     body = {"prompt": args.prompt, **request_fields(args)}
     count = body.get("number_of_images", 1)
     label = f"generating {count} image{'s' if count != 1 else ''}"
-    try:
-        with Spinner(sys.stderr, label, enabled=wants_spinner(sys.stderr, args.quiet)):
-            answer = api.generate(body)
-    except ApiError as error:
-        if args.json and error.body is not None:
-            print(json.dumps(error.body, indent=2))
-        raise
+    with _error_body_printed(args.json), Spinner(sys.stderr, label, enabled=wants_spinner(sys.stderr, args.quiet)):
+        answer = api.generate(body)
     if args.json:
         print(json.dumps(answer, indent=2))
     if folder is None:
@@ -72,24 +80,35 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return _save_all(answer, folder, count, args)
 
 
+def _queue_job(args: argparse.Namespace, settings: Settings) -> int:
+    """``POST /jobs`` with the body ``generate`` would send; the job id (or the answer) on stdout."""
+    if args.out is not None:
+        raise UsageError("--async saves nothing now: `imagegen job ID --wait --out DIR` saves the job's images")
+    jobs = JobsApi(api_base_url(settings), settings.api_key, timeout=args.timeout)
+    with _error_body_printed(args.json):
+        receipt = jobs.create({"prompt": args.prompt, **request_fields(args)})
+    job_id = receipt["job_id"]  # checked by JobsApi.create
+    print(json.dumps(receipt, indent=2) if args.json else job_id)
+    if not args.quiet:
+        print(f"queued job {job_id}; `imagegen job {job_id} --wait --out DIR` waits for it", file=sys.stderr)
+    return ExitCode.OK
+
+
+@contextmanager
+def _error_body_printed(wanted: bool) -> Iterator[None]:
+    """With --json, the API's error answer is printed on stdout too (the report still goes to stderr)."""
+    try:
+        yield
+    except ApiError as error:
+        if wanted and error.body is not None:
+            print(json.dumps(error.body, indent=2))
+        raise
+
+
 def _save_all(answer: dict[str, Any], folder: OutputFolder, asked: int, args: argparse.Namespace) -> int:
-    stem = f"{_slug(args.prompt)}-{_short_id(answer.get('request_id'))}"
-    failed: list[str] = []
-    images = answer["images"]
-    for index, image in enumerate(images, start=1):
-        path = folder.path_for(f"{stem}-{index}.png")
-        try:
-            download(image["url"], path, timeout=args.timeout)  # api.generate checked that it is a string
-        except CliError as error:
-            where = _where(image)
-            print(f"imagegen: image {index} ({where}) could not be downloaded: {one_line(error)}", file=sys.stderr)
-            failed.append(where)
-            continue
-        if args.json:
-            if not args.quiet:
-                print(f"saved {path}", file=sys.stderr)
-        else:
-            print(path)
+    images = [ImageToSave(item["url"], where_kept(item.get("s3_uri"), item.get("key"))) for item in answer["images"]]
+    stem = file_stem(args.prompt, answer.get("request_id"))
+    failed = save_images(images, folder, stem, timeout=args.timeout, paths_on_stdout=not args.json, quiet=args.quiet)
     problems = []
     if failed:
         problems.append(
@@ -101,21 +120,3 @@ def _save_all(answer: dict[str, Any], folder: OutputFolder, asked: int, args: ar
     if problems:
         raise PartialFailure("; ".join(problems))
     return ExitCode.OK
-
-
-def _where(image: dict[str, Any]) -> str:
-    """Where the image is kept, as the answer says (its S3 URI or key), for the user to fetch it later."""
-    where = image.get("s3_uri") or image.get("key")
-    return one_line(where, 200) if isinstance(where, str) and where else "?"
-
-
-def _short_id(request_id: Any) -> str:
-    """The first 8 letters and digits of the request id: names stay short and come from a safe alphabet."""
-    safe = re.sub(r"[^A-Za-z0-9-]", "", request_id if isinstance(request_id, str) else "")
-    return safe.strip("-")[:8] or "image"
-
-
-def _slug(prompt: str, limit: int = 40) -> str:
-    """A file-name-safe stem from the prompt: 'A red fox!' -> 'a-red-fox'."""
-    slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")
-    return slug[:limit].rstrip("-") or "image"

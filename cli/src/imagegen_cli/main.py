@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from imagegen_cli import __version__, generate, preflight, smoke, status, submit
+from imagegen_cli import __version__, generate, job, jobs, preflight, smoke, status, submit
 from imagegen_cli.aws import read_stack_settings
 from imagegen_cli.config import Flags, resolve
 from imagegen_cli.console import tolerate_unencodable_output
 from imagegen_cli.errors import EXIT_CODE_MEANINGS, ExitCode, UsageError
 from imagegen_cli.failures import run_reporting_failures
 
-COMMANDS = ("generate", "submit", "status", "preflight", "smoke")
+COMMANDS = ("generate", "submit", "job", "jobs", "status", "preflight", "smoke")
 
 EPILOG = """\
 configuration (first found wins):
@@ -25,6 +25,11 @@ configuration (first found wins):
     AWS_REGION, AWS_ENDPOINT_URL and the other standard AWS_* variables)
   > the outputs of a deployed stack (--stack NAME or IMAGEGEN_STACK)
   > the local stack's .local/endpoints.json (--endpoints FILE), used when no stack is named
+the job commands (generate --async, job, jobs) take the API's base URL: the stack's ApiBaseUrl output or
+the endpoints file's api_base_url, else the API URL without its /generate-image
+
+follow a job: imagegen generate --async "a red fox"   (or imagegen submit ...: each message is a job)
+              imagegen job ID --wait --out DIR         (exit 0 succeeded, 3 failed, 7 still running)
 
 a first argument that is not a command or an option is a prompt to submit:
   imagegen "a red fox"   is   imagegen submit "a red fox"
@@ -72,14 +77,16 @@ def default_to_submit(arguments: list[str]) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="imagegen",
-        description="Generate images with the imagegen service: now over HTTP, or later through the queue.",
+        description=(
+            "Generate images with the imagegen service: now over HTTP, or later as a job (through the queue)."
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"imagegen {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     parents = [_configuration_options()]
-    for command in (generate, submit, status, preflight, smoke):
+    for command in (generate, submit, job, jobs, status, preflight, smoke):
         command.add_parser(subparsers, parents)
     return parser
 
@@ -87,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _configuration_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("configuration (flags > environment > --stack outputs > endpoints file)")
-    group.add_argument("--api-url", metavar="URL", help="full POST URL of the API [IMAGEGEN_API_URL]")
+    group.add_argument(
+        "--api-url", metavar="URL", help="the API's POST URL (.../generate-image) or its base URL [IMAGEGEN_API_URL]"
+    )
     group.add_argument("--api-key", metavar="KEY", help="API key [IMAGEGEN_API_KEY]")
     group.add_argument("--queue-url", metavar="URL", help="SQS queue URL [SQS_QUEUE_URL]")
     group.add_argument("--dlq-url", metavar="URL", help="dead-letter queue URL [IMAGEGEN_DLQ_URL]")

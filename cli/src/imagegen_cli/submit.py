@@ -1,5 +1,7 @@
 """`imagegen submit`: put prompts on the queue, one message each, for the worker to generate later.
 
+Each message is a job under its SQS message id: the ids printed are job ids, for `imagegen job ID --wait`.
+
 A prompt without options travels as plain text; with options, as the JSON request object. A file is
 sent with SendMessageBatch in groups of at most 10 messages and 256 KiB (SQS's limits per call), and
 every line that did not make it is reported with its line number.
@@ -60,11 +62,12 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "submit",
         parents=parents,
-        help="queue prompts for the worker (one prompt, or --file with one per line)",
+        help="queue prompts for the worker (one prompt, or --file with one per line); prints their job ids",
         description=(
             "Send prompts to the queue. Without options a prompt is sent as plain text, with options as "
             "a JSON request. In --file, blank lines and lines starting with # are skipped, and a line that "
-            "is a JSON object is sent as a request of its own (options fill the fields it leaves out)."
+            "is a JSON object is sent as a request of its own (options fill the fields it leaves out). "
+            "Each message is a job: its id (the SQS message id) is printed, for `imagegen job ID --wait`."
         ),
     )
     parser.add_argument("prompt", nargs="?", type=prompt_text, help="what the image should show")
@@ -83,7 +86,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         body = message_body(args.prompt, options)
         _check_size(body)
         answer = sqs.send_message(QueueUrl=settings.queue_url, MessageBody=body)
-        print(one_line(answer_field(answer, "MessageId", str, "SQS SendMessage"), 100))
+        job_id = one_line(answer_field(answer, "MessageId", str, "SQS SendMessage"), 100)
+        print(job_id)
+        print(f"queued job {job_id}; `imagegen job {job_id} --wait --out DIR` waits for it", file=sys.stderr)
         return ExitCode.OK
     lines = read_prompt_lines(_read_text(args.file))
     if not lines:
@@ -180,7 +185,7 @@ def _print_report(report: SubmitReport, total: int) -> int:
     batches = f"{report.batches} batch{'es' if report.batches != 1 else ''}"
     summary = f"queued {len(report.sent)} of {total} prompts in {batches}"
     if not report.failed:
-        print(summary, file=sys.stderr)
+        print(f"{summary}; each id is a job id: `imagegen job ID --wait` follows one", file=sys.stderr)
         return ExitCode.OK
     summary += f"; {len(report.failed)} failed (lines {', '.join(str(f.number) for f in report.failed)})"
     if report.sent:
