@@ -158,7 +158,8 @@ def success_body(server: CannedServer, count: int, size: int = 64) -> dict[str, 
                 "height": size,
             }
         )
-    return {"request_id": "4f9c2d1e-0000-4000-8000-000000000001", "model_id": "m", "seed": 7, "images": images}
+    request_id = "4f9c2d1e-0000-4000-8000-000000000001"  # the job id too, as POST /generate-image answers
+    return {"request_id": request_id, "job_id": request_id, "model_id": "m", "seed": 7, "images": images}
 
 
 JOB_ID = "5b0a3c8e-8d47-4c1e-9f57-1f2a7f3c4d5e"

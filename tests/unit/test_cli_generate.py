@@ -38,6 +38,20 @@ def test_generate_saves_each_image_as_a_png_and_prints_its_path(
         assert (tmp_path / path).read_bytes() == tiny_png(64, 64)
 
 
+def test_generate_names_its_job_so_that_imagegen_job_finds_it_again(
+    server: CannedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given
+    server.answer("/generate-image", 200, success_body(server, 1))
+    # when
+    code = generate(server, "--no-download")
+    # then the id goes to stderr (stdout stays for the paths or the JSON)
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "imagegen job 4f9c2d1e-0000-4000-8000-000000000001" in captured.err
+    assert "4f9c2d1e" not in captured.out
+
+
 def test_generate_sends_the_options_as_request_fields_and_the_api_key_header(server: CannedServer) -> None:
     # given
     server.answer("/generate-image", 200, success_body(server, 1))
@@ -76,8 +90,13 @@ def test_generate_without_a_tty_draws_no_spinner(server: CannedServer, capsys: p
     server.answer("/generate-image", 200, success_body(server, 1))
     # when
     generate(server)
-    # then
-    assert capsys.readouterr().err == ""
+    # then stderr has only the job's line: no carriage return, escape sequence or label of a spinner
+    err = capsys.readouterr().err
+    assert err.startswith("job 4f9c2d1e")
+    assert err.count("\n") == 1
+    assert "\r" not in err
+    assert "\x1b" not in err
+    assert "generating" not in err
 
 
 ERROR_CASES = [

@@ -569,6 +569,21 @@ def test_wait_with_json_prints_only_the_final_answer(
     assert json.loads(capsys.readouterr().out) == done
 
 
+def test_wait_with_json_that_times_out_prints_the_job_as_it_last_stood(
+    server: CannedServer, fake_clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a job that stays running
+    running = job_body(server, "running")
+    server.answer(JOB_PATH, 200, running)
+    # when
+    code = imagegen(server, "job", JOB_ID, "--wait", "--json", "--timeout", "5")
+    # then a script reads its last state on stdout, and the exit code says it is not finished
+    assert code == 7
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == running
+    assert "still running after 5 seconds" in captured.err
+
+
 # --- jobs --------------------------------------------------------------------------------------------------
 
 

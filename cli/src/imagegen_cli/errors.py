@@ -295,7 +295,10 @@ class StillRunning(CliError):
 
     exit_code = ExitCode.STILL_RUNNING
 
-    def __init__(self, job_id: str, status: str, waited: float | None = None) -> None:
+    def __init__(
+        self, job_id: str, status: str, waited: float | None = None, last_answer: dict[str, Any] | None = None
+    ) -> None:
+        self.last_answer = last_answer  # the API's last answer about the job, for --json
         job_id, status = one_line(job_id, 100), one_line(status, 40)
         if waited is None:
             message = (

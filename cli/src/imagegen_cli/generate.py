@@ -20,7 +20,7 @@ from imagegen_cli.api import ImagegenApi
 from imagegen_cli.config import Settings, api_base_url
 from imagegen_cli.errors import ApiError, ExitCode, PartialFailure, UsageError
 from imagegen_cli.generation_options import add_generation_options, prompt_text, request_fields
-from imagegen_cli.jobs_api import JobsApi
+from imagegen_cli.jobs_api import JobsApi, job_id_problem
 from imagegen_cli.option_types import positive_number
 from imagegen_cli.output import OutputFolder
 from imagegen_cli.saving import ImageToSave, file_stem, save_images, where_kept
@@ -75,9 +75,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         answer = api.generate(body)
     if args.json:
         print(json.dumps(answer, indent=2))
+    _name_the_job(answer, args.quiet)
     if folder is None:
         return ExitCode.OK
     return _save_all(answer, folder, count, args)
+
+
+def _name_the_job(answer: dict[str, Any], quiet: bool) -> None:
+    """The request is a job too: its id on stderr, so that `imagegen job ID` finds it again later."""
+    job_id = answer.get("job_id")
+    if quiet or not isinstance(job_id, str) or job_id_problem(job_id):
+        return
+    print(f"job {job_id}; `imagegen job {job_id}` shows it again (its links made fresh)", file=sys.stderr)
 
 
 def _queue_job(args: argparse.Namespace, settings: Settings) -> int:

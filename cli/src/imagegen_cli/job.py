@@ -72,7 +72,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     folder = OutputFolder.prepare(args.out) if args.out is not None else None  # before anything is asked
     if args.wait:
         progress = _no_progress if args.quiet else _print_progress
-        job = wait_for_job(lambda: jobs.get(args.job_id), args.job_id, args.timeout, clock=CLOCK, on_change=progress)
+        try:
+            job = wait_for_job(
+                lambda: jobs.get(args.job_id), args.job_id, args.timeout, clock=CLOCK, on_change=progress
+            )
+        except StillRunning as still:
+            if args.json and still.last_answer is not None:  # a script still gets the job as it last stood
+                print(json.dumps(still.last_answer, indent=2))
+            raise
     else:
         job = jobs.get(args.job_id)
     _show(job, args, summary_on_stdout=folder is None)

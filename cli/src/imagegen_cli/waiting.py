@@ -84,7 +84,8 @@ def wait_for_job(
             last = job
         remaining = deadline - clock.now()
         if remaining <= 0:
-            raise StillRunning(job_id, last.status if last else "not recorded", timeout)
+            status = last.status if last else "not recorded"
+            raise StillRunning(job_id, status, timeout, last_answer=last.answer if last else None)
         clock.sleep(min(max(next(delays), retry_after), remaining))
 
 
