@@ -8,8 +8,9 @@ A job is a request over HTTP (its API Gateway request id for ``POST /generate-im
       │           └─┘ (a redelivery: attempts grows)
       └───────────┴──► failed
 
-Every transition is one conditional ``UpdateItem``: a redelivery, a duplicate delivery or a race between two
-never moves a job backwards, and only the write that really completes a job publishes its EventBridge event.
+Every transition is one conditional write (``UpdateItem``; a ``PutItem`` for a job its caller waited on, written
+once when it ends): a redelivery, a duplicate delivery or a race between two never moves a job backwards, and
+only the write that really completes a job publishes its EventBridge event.
 Recording is best effort: a job that cannot be written is logged, and the generation goes on (the images
 matter more than their bookkeeping).
 
@@ -117,11 +118,16 @@ class JobStore:
             if error is not None
             else {"images": [vars(image) for image in images or []]}
         )
-        done = self._update(
+        done = self._put_new(
             job_id,
-            {"status": status, "attempts": 1, **outcome},
-            first={"source": source, "request": dict(request), "model_id": model_id},
-            condition="attribute_not_exists(job_id)",
+            {
+                "status": status,
+                "attempts": 1,
+                "source": source,
+                "request": dict(request),
+                "model_id": model_id,
+                **outcome,
+            },
         )
         if done:
             detail = outcome["error"] if error is not None else {"images": [image.key for image in images or []]}
@@ -191,6 +197,17 @@ class JobStore:
 
     # -- writes -------------------------------------------------------------------------------------------
 
+    def _put_new(self, job_id: str, fields: Mapping[str, Any]) -> bool:
+        """One conditional PutItem: the whole job at once, only if there is none under its id yet."""
+        item = {"job_id": job_id, **self._creation_fields(job_id), **fields}
+        return self._write(
+            job_id,
+            self._dynamodb.put_item,
+            TableName=self.table,
+            Item={name: _typed(value) for name, value in item.items()},
+            ConditionExpression="attribute_not_exists(job_id)",
+        )
+
     def _update(
         self,
         job_id: str,
@@ -204,41 +221,49 @@ class JobStore:
         """One conditional UpdateItem: ``values`` set (or kept, with ``keep_existing``), ``first`` only when the
         job is new; the creation fields (times, TTL, list keys) always if not yet there. False when the condition
         refused it (the job is past this transition) or DynamoDB failed (logged)."""
-        now = self._clock()
-        stamp = _iso(now)
-        # DynamoDB refuses names and values an expression does not use: the status ones only when it does.
-        uses_status = "#status" in condition
-        names = {"#status": "status"} if uses_status else {}
+        creation = self._creation_fields(job_id)
+        names = {"#status": "status"}
         attributes: dict[str, Any] = {
-            **({":queued": "queued", ":running": "running"} if uses_status else {}),
-            ":now": stamp,
-            ":list_pk": LIST_PARTITION,
-            ":list_sk": f"{stamp}#{job_id}",
-            ":expires_at": int((now + self._retention).timestamp()),
+            ":queued": "queued",
+            ":running": "running",
+            **{f":{name}": value for name, value in creation.items()},
             **(condition_values or {}),
         }
-        clauses = [
-            "updated_at = :now",
-            "created_at = if_not_exists(created_at, :now)",
-            "list_pk = if_not_exists(list_pk, :list_pk)",
-            "list_sk = if_not_exists(list_sk, :list_sk)",
-            "expires_at = if_not_exists(expires_at, :expires_at)",
-        ]
+        clauses = [f"{name} = if_not_exists({name}, :{name})" for name in creation if name != "updated_at"]
+        clauses.append("updated_at = :updated_at")
         for index, (name, value) in enumerate({**values, **(first or {})}.items()):
             placeholder, alias = f":v{index}", f"#f{index}"
             names[alias] = name
             attributes[placeholder] = value
             keep = keep_existing or name in (first or {})
             clauses.append(f"{alias} = if_not_exists({alias}, {placeholder})" if keep else f"{alias} = {placeholder}")
+        return self._write(
+            job_id,
+            self._dynamodb.update_item,
+            TableName=self.table,
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression="SET " + ", ".join(clauses),
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={key: _typed(value) for key, value in attributes.items()},
+        )
+
+    def _creation_fields(self, job_id: str) -> dict[str, Any]:
+        """What a job gets when it is first written: its times, its TTL and its place in the newest-first list."""
+        now = self._clock()
+        stamp = _iso(now)
+        return {
+            "created_at": stamp,
+            "updated_at": stamp,
+            "list_pk": LIST_PARTITION,
+            "list_sk": f"{stamp}#{job_id}",
+            "expires_at": int((now + self._retention).timestamp()),
+        }
+
+    def _write(self, job_id: str, call: Callable[..., Any], **request: Any) -> bool:
+        """One conditional write; False when its condition refused it or DynamoDB failed (logged)."""
         try:
-            self._dynamodb.update_item(
-                TableName=self.table,
-                Key={"job_id": {"S": job_id}},
-                UpdateExpression="SET " + ", ".join(clauses),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={key: _typed(value) for key, value in attributes.items()},
-            )
+            call(**request)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
