@@ -88,7 +88,7 @@ def report(figures: dict[str, Any]) -> str:
             f"  our handler, warm                      {figures['handler_ms']:7.2f}",
             f"  raw InvokeModel round trip (Bedrock)   {figures['invoke_ms']:7.2f}",
             f"  our overhead = handler - InvokeModel   {figures['overhead_ms']:7.2f}",
-            f"  bare minimum = b64decode + PutObject + the job's records   {figures['bare_ms']:7.2f}"
+            f"  bare minimum = b64decode + PutObject + the job's record and event   {figures['bare_ms']:7.2f}"
             f"  (decode {figures['decode_ms']:.2f} + put {figures['put_ms']:.2f} + the job's record and event "
             f"{figures['record_ms']:.2f}; json.loads of the answer {figures['loads_ms']:.2f}, ours only)",
             f"  ratio {figures['ratio']:.2f} (target <= {TARGET_RATIO}); with the answer's JSON parse counted in"
