@@ -69,6 +69,8 @@ def test_options_left_out_are_left_out_of_the_request() -> None:
         (["generate", "p", "--seed", "-1"], "-1 is not between 0 and 4294967295"),
         (["generate", "p", "--quality", "ultra"], "invalid choice"),
         (["generate"], "the following arguments are required: prompt"),
+        (["smoke", "--timeout", "nan"], "'nan' is not a finite number"),
+        (["smoke", "--timeout", "-5"], "-5 is not above 0 and at most 3600"),
         (["paint", "--n", "2", "--bogus"], "unrecognized arguments: --bogus"),
     ],
 )

@@ -27,10 +27,12 @@ from imagegen_cli.api import ImagegenApi, download
 from imagegen_cli.aws import AwsClients
 from imagegen_cli.config import Settings
 from imagegen_cli.errors import ApiError, CheckFailed, ExitCode
+from imagegen_cli.option_types import positive_number
 
 NEEDS = ("api_url", "queue_url", "dlq_url", "bucket", "image_prefix")
 WANTS = ("api_key",)
 PROMPT = "imagegen smoke test: a lighthouse on a cliff at dawn"
+MAX_WAIT = 3600.0
 DEAD_LETTERED = "\0dead-lettered"  # not a key: what the wait for the queued image found instead
 
 
@@ -48,8 +50,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="prove a running deployment works: one HTTP generation, one queued one, no new dead letters",
         description="Run one generation over HTTP and one through the queue, and check the dead-letter queue.",
     )
-    parser.add_argument("--timeout", type=float, default=180.0, metavar="SECONDS",
-                        help="how long to wait for each generation (default 180)")  # fmt: skip
+    parser.add_argument(
+        "--timeout",
+        type=positive_number(MAX_WAIT),
+        default=180.0,
+        metavar="SECONDS",
+        help="how long to wait for each generation, above 0 and at most 3600 (default 180)",
+    )
     parser.set_defaults(run=run, needs=NEEDS, wants=WANTS)
 
 
