@@ -31,13 +31,11 @@ class ImageGenError(Exception):
         details: list[dict[str, Any]] | None = None,
         *,
         detail: str | None = None,
-        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail or message)
         self.message = _cut(message, MESSAGE_MAX_CHARS)
         self.details = bounded_details(details) if details is not None else None
         self.detail = detail or message
-        self.retry_after = retry_after
 
     def to_dict(self) -> dict[str, Any]:
         """The ``error`` object of an API answer: code, message, and details when there are any."""
