@@ -36,8 +36,8 @@ from imagegen_core.errors import (
     UpstreamUnavailableError,
 )
 from imagegen_core.jobs import JobImage
-from imagegen_core.models import GenerationRequest, decode_json, parse_request
-from imagegen_core.observability import count_failure, logger, prompt_hash
+from imagegen_core.models import decode_json, parse_request
+from imagegen_core.observability import count_failure, log_request, logger
 from imagegen_core.service import default_jobs, default_service
 from imagegen_core.storage import ImageStore
 from imagegen_core.throttling import current_streak, retry_after
@@ -69,7 +69,7 @@ def generate_image() -> dict[str, Any]:
     service = default_service()
     jobs = default_jobs()
     request_id = app.current_event.request_context.request_id
-    _log_request("generating", request, service.settings.model_id)
+    log_request("generating", request, service.settings.model_id)
     service.validate(request)
     record = partial(
         jobs.record_finished,
@@ -109,7 +109,7 @@ def create_job() -> Response:
     request = parse_request(json_body(app.current_event.raw_event))
     service = default_service()
     service.validate(request)
-    _log_request("queueing", request, service.settings.model_id)
+    log_request("queueing", request, service.settings.model_id)
     fields = request.model_dump(exclude_unset=True)
     job_id = _send_to_queue(fields)
     default_jobs().queue(job_id, source="api", request=fields, model_id=service.settings.model_id)
@@ -230,19 +230,6 @@ def _limit(raw: str | None) -> int:
         problem = {"field": "limit", "message": f"a whole number from 1 to {MAX_PAGE}"}
         raise RequestValidationError("invalid query: check limit", [problem])
     return int(raw)
-
-
-def _log_request(what: str, request: GenerationRequest, model_id: str) -> None:
-    logger.info(
-        what,
-        extra={
-            "model_id": model_id,
-            "prompt_sha256": prompt_hash(request.prompt),
-            "prompt_chars": len(request.prompt),
-            "number_of_images": request.number_of_images,
-        },
-    )
-    logger.debug("prompt", extra={"prompt": request.prompt})
 
 
 def json_body(event: dict[str, Any]) -> Any:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricResolution, MetricUnit, single_metric
+
+if TYPE_CHECKING:
+    from imagegen_core.models import GenerationRequest
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "imagegen")
 
@@ -43,6 +47,22 @@ tracer = Tracer(patch_modules=("botocore",))
 
 def prompt_hash(prompt: str) -> str:
     return hashlib.sha256(prompt.encode()).hexdigest()
+
+
+def log_request(what: str, request: GenerationRequest, model_id: str, **extra: Any) -> None:
+    """A request about to be generated or queued: at INFO its prompt's SHA-256 and length, never the prompt
+    itself, which is logged at DEBUG only."""
+    logger.info(
+        what,
+        extra={
+            "model_id": model_id,
+            "prompt_sha256": prompt_hash(request.prompt),
+            "prompt_chars": len(request.prompt),
+            "number_of_images": request.number_of_images,
+            **extra,
+        },
+    )
+    logger.debug("prompt", extra={"prompt": request.prompt})
 
 
 def count_failure(code: str) -> None:

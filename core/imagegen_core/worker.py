@@ -22,7 +22,7 @@ from imagegen_core.clients import sqs_client
 from imagegen_core.config import WorkerSettings, get_worker_settings
 from imagegen_core.errors import ImageGenError, ThrottledError
 from imagegen_core.jobs import JobImage, JobStore, Source
-from imagegen_core.observability import count_failure, logger, metrics, prompt_hash
+from imagegen_core.observability import count_failure, log_request, logger, metrics
 from imagegen_core.queue_messages import dead_letter_attributes, fit_dead_letter, job_id_for, request_for
 from imagegen_core.service import ImageService, default_jobs, default_service
 from imagegen_core.throttling import HandBack, QuotaWaitTimeout, pace, pacing_deadline, report_pace
@@ -167,17 +167,7 @@ class MessageWorker:
             raise self._not_started("no room for the message's images before the time guard", lambda_context)
         try:
             self._check_time(lambda_context)
-            logger.info(
-                "generating",
-                extra={
-                    "model_id": self.service.settings.model_id,
-                    "prompt_sha256": prompt_hash(request.prompt),
-                    "prompt_chars": len(request.prompt),
-                    "number_of_images": request.number_of_images,
-                    "receive_count": receive_count(record),
-                },
-            )
-            logger.debug("prompt", extra={"prompt": request.prompt})
+            log_request("generating", request, self.service.settings.model_id, receive_count=receive_count(record))
             self.jobs.start(
                 record.message_id,
                 source=job_source(record),
