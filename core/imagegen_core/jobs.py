@@ -112,37 +112,21 @@ class JobStore:
     ) -> bool:
         """A job that ran while its caller waited (``POST /generate-image``), recorded once, when it ended: the
         open connection was its status meanwhile. Succeeded with ``images``, or failed with ``error``."""
-        status: Status = "failed" if error is not None else "succeeded"
-        outcome: dict[str, Any] = (
-            {"error": {"code": error.code, "message": error.message}}
-            if error is not None
-            else {"images": [vars(image) for image in images or []]}
-        )
+        fields, detail = _failed(error) if error is not None else _succeeded(images or [])
         done = self._put_new(
             job_id,
-            {
-                "status": status,
-                "attempts": 1,
-                "source": source,
-                "request": dict(request),
-                "model_id": model_id,
-                **outcome,
-            },
+            {**fields, "attempts": 1, "source": source, "request": dict(request), "model_id": model_id},
         )
         if done:
-            detail = outcome["error"] if error is not None else {"images": [image.key for image in images or []]}
-            self._publish(job_id, status, {"error": detail} if error is not None else detail)
+            self._publish(job_id, fields["status"], detail)
         return done
 
     def succeed(self, job_id: str, images: list[JobImage]) -> bool:
         """The job made its images; published once, by whichever delivery got here first."""
-        done = self._update(
-            job_id,
-            {"status": "succeeded", "images": [vars(image) for image in images]},
-            condition="attribute_exists(job_id) AND #status IN (:queued, :running)",
-        )
+        fields, detail = _succeeded(images)
+        done = self._update(job_id, fields, condition="attribute_exists(job_id) AND #status IN (:queued, :running)")
         if done:
-            self._publish(job_id, "succeeded", {"images": [image.key for image in images]})
+            self._publish(job_id, "succeeded", detail)
         return done
 
     def fail(
@@ -161,14 +145,12 @@ class JobStore:
             first["request"] = dict(request)
         elif body is not None:
             first["body_excerpt"] = body[:BODY_EXCERPT_CHARS]
+        fields, detail = _failed(error)
         done = self._update(
-            job_id,
-            {"status": "failed", "error": {"code": error.code, "message": error.message}},
-            first=first,
-            condition="attribute_not_exists(job_id) OR #status IN (:queued, :running)",
+            job_id, fields, first=first, condition="attribute_not_exists(job_id) OR #status IN (:queued, :running)"
         )
         if done:
-            self._publish(job_id, "failed", {"error": {"code": error.code, "message": error.message}})
+            self._publish(job_id, "failed", detail)
         return done
 
     # -- reads --------------------------------------------------------------------------------------------
@@ -289,6 +271,18 @@ class JobStore:
             return
         if answer.get("FailedEntryCount"):
             logger.error("the job's event was refused", extra={"job_id": job_id, "entries": answer.get("Entries")})
+
+
+def _succeeded(images: list[JobImage]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A succeeded job's fields, and its event's detail (the images' keys)."""
+    fields = {"status": "succeeded", "images": [vars(image) for image in images]}
+    return fields, {"images": [image.key for image in images]}
+
+
+def _failed(error: ImageGenError) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A failed job's fields, and its event's detail: the client-safe code and message, never the detail."""
+    reason = {"code": error.code, "message": error.message}
+    return {"status": "failed", "error": reason}, {"error": reason}
 
 
 def _iso(moment: datetime) -> str:
