@@ -34,11 +34,20 @@ TITAN_SIZES: tuple[Size, ...] = (
     (640, 1408), (320, 704), (1408, 640), (704, 320),
     (1152, 640), (1173, 640),
 )  # fmt: skip
-# Stability's text-to-image models take an aspect ratio; these are the ~1 megapixel sizes they produce.
-STABILITY_SIZES: tuple[Size, ...] = (
-    (1024, 1024), (1344, 768), (768, 1344), (1536, 640), (640, 1536),
-    (1216, 832), (832, 1216), (1088, 896), (896, 1088),
-)  # fmt: skip
+# Stability's text-to-image models take an aspect ratio, not a size: each ratio and the ~1 megapixel size the
+# models make for it.
+STABILITY_ASPECT_RATIOS: dict[Size, str] = {
+    (1024, 1024): "1:1",
+    (1344, 768): "16:9",
+    (768, 1344): "9:16",
+    (1536, 640): "21:9",
+    (640, 1536): "9:21",
+    (1216, 832): "3:2",
+    (832, 1216): "2:3",
+    (1088, 896): "5:4",
+    (896, 1088): "4:5",
+}
+STABILITY_SIZES: tuple[Size, ...] = tuple(STABILITY_ASPECT_RATIOS)
 
 
 @dataclass(frozen=True)

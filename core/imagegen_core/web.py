@@ -41,8 +41,6 @@ _STATIC = re.compile(r"\{\{\s*static\s+([\w.-]+)\s*\}\}")
 _BASE = re.compile(r"\{\{\s*base\s*\}\}")
 _IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])\./([\w.-]+\.mjs)\2""")
 _SAFE_BASE = re.compile(r"^/(?:[A-Za-z0-9._~-]+/)*$")
-# The request fields the page offers when the model takes them (catalog Limits.options), with their bounds.
-OPTION_FIELDS = ("cfg_scale", "quality")
 
 
 @dataclass(frozen=True)
@@ -190,10 +188,9 @@ def client_config(service: ImageService, today: date) -> dict[str, Any]:
     schema = _request_schema()
     size = (DEFAULT_SIZE, DEFAULT_SIZE) if (DEFAULT_SIZE, DEFAULT_SIZE) in limits.sizes else limits.sizes[0]
     options: dict[str, Any] = {}
-    for name in OPTION_FIELDS:
-        if name in limits.options:
-            field = schema[name]
-            options[name] = {key: field[key] for key in ("default", "minimum", "maximum", "enum") if key in field}
+    for name in sorted(limits.options):  # the model's request fields beyond the common ones, with their bounds
+        field = schema[name]
+        options[name] = {key: field[key] for key in ("default", "minimum", "maximum", "enum") if key in field}
     return {
         "model": {
             "model_id": service.settings.model_id,

@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imagegen_core.catalog import BY_ID, DEFAULT_MODEL_ID
-from imagegen_core.families.stability import ASPECT_RATIOS
+from imagegen_core.catalog import BY_ID, DEFAULT_MODEL_ID, STABILITY_ASPECT_RATIOS
 from imagegen_core.service import default_service
 from imagegen_core.web import (
     CACHE_FOR_A_YEAR,
@@ -233,7 +232,7 @@ def test_the_default_model_s_choices_are_the_catalog_s_with_stability_s_aspect_r
     limits = config["limits"]
     assert [(size["width"], size["height"]) for size in limits["sizes"]] == list(spec.limits.sizes)
     assert {size["label"] for size in limits["sizes"]} == {
-        f"{w}x{h} ({ratio})" for (w, h), ratio in ASPECT_RATIOS.items()
+        f"{w}x{h} ({ratio})" for (w, h), ratio in STABILITY_ASPECT_RATIOS.items()
     }
     assert (limits["max_images"], limits["seed_max"]) == (1, spec.limits.seed_max)
     assert (limits["prompt_max_chars"], limits["negative_prompt_max_chars"]) == (10_000, 10_000)

@@ -4,34 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from imagegen_core.catalog import Size
+from imagegen_core.catalog import STABILITY_ASPECT_RATIOS, Size
 from imagegen_core.errors import ContentFilteredError, ModelError
 from imagegen_core.models import GenerationRequest
-
-# Stability takes an aspect ratio, not a size: each ratio and the size the models make for it.
-ASPECT_RATIOS: dict[Size, str] = {
-    (1024, 1024): "1:1",
-    (1344, 768): "16:9",
-    (768, 1344): "9:16",
-    (1536, 640): "21:9",
-    (640, 1536): "9:21",
-    (1216, 832): "3:2",
-    (832, 1216): "2:3",
-    (1088, 896): "5:4",
-    (896, 1088): "4:5",
-}
 
 
 class StabilityFamily:
     name: str = "stability"
 
     def describe_size(self, size: Size) -> str:
-        return f"{size[0]}x{size[1]} ({ASPECT_RATIOS[size]})"
+        return f"{size[0]}x{size[1]} ({STABILITY_ASPECT_RATIOS[size]})"
 
     def build_body(self, request: GenerationRequest, seed: int) -> dict[str, Any]:
         body: dict[str, Any] = {
             "prompt": request.prompt,
-            "aspect_ratio": ASPECT_RATIOS[(request.width, request.height)],
+            "aspect_ratio": STABILITY_ASPECT_RATIOS[(request.width, request.height)],
             "seed": seed,
             "output_format": "png",
         }
