@@ -129,7 +129,7 @@ def get_job(job_id: str) -> dict[str, Any]:
 @app.get("/jobs")
 def list_jobs() -> dict[str, Any]:
     """The newest jobs first, a page at a time: ``?limit=N`` (1-100, default 20) and ``?next=TOKEN``."""
-    query = app.current_event.query_string_parameters or {}
+    query = app.current_event.query_string_parameters
     limit = _limit(query.get("limit"))
     items, next_token = default_jobs().newest(limit, query.get("next") or None)
     return {"jobs": [job_answer(item) for item in items], "next": next_token}
@@ -151,7 +151,7 @@ def web_page() -> Response:
 @app.get("/static/<name>")
 def web_file(name: str) -> Response:
     event = app.current_event
-    version = (event.query_string_parameters or {}).get("v")
+    version = event.query_string_parameters.get("v")
     answer = asset_answer(name, version, event.headers.get("If-None-Match"))
     if answer is None:
         raise NotFoundError(f"no file {name[:100]!r} in the web page's files")
@@ -219,7 +219,7 @@ def _url_of(path: str) -> str:
     """An absolute URL on this API's stage (as the caller reached it), for links in answers."""
     event = app.current_event
     context = event.request_context
-    proto = (event.headers or {}).get("X-Forwarded-Proto") or (event.headers or {}).get("x-forwarded-proto") or "https"
+    proto = event.headers.get("X-Forwarded-Proto") or "https"  # Powertools' headers ignore case
     return f"{proto}://{context.domain_name}/{context.stage}{path}"
 
 
