@@ -54,7 +54,7 @@ def test_the_api_function_may_write_its_logs_invoke_one_model_and_store_under_th
         ),
         # jobs: presign the queue's images too, record and read jobs, list them newest first, queue them
         (frozenset({"s3:GetObject"}), ("arn:aws:s3:::imagebucket/images/sqs/*",), "''"),
-        (frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"}), (JOBS_TABLE_ARN,), "''"),
+        (frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}), (JOBS_TABLE_ARN,), "''"),
         (frozenset({"dynamodb:Query"}), (f"{JOBS_TABLE_ARN}/index/newest-first",), "''"),
         (frozenset({"sqs:SendMessage"}), (f"arn:aws:sqs:{REGION}:{ACCOUNT}:imagegen-test-images",), "''"),
         JOB_EVENTS,
