@@ -39,7 +39,8 @@ def calls(aws: Any) -> Iterator[set[str]]:
     """The IAM actions of every call the core's clients make from now on (the container's session, hooked)."""
     made: set[str] = set()
 
-    def record(model: Any, **_: Any) -> None:
+    def record(**kwargs: Any) -> None:
+        model = kwargs["model"]  # the call's OperationModel
         action = f"{model.service_model.signing_name}:{model.name}"
         made.add(IAM_ACTION_OF.get(action, action))
 
