@@ -23,7 +23,7 @@ import uuid
 from typing import Any
 
 # The naive baseline's plain boto3 clients and its plain job records (this directory is the child's sys.path).
-from baseline_handlers import BUCKET, MODEL_ID, bedrock, events, record_job, s3  # type: ignore[import-not-found]
+from baseline_handlers import BUCKET, MODEL_ID, bedrock, finish_job, s3  # type: ignore[import-not-found]
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -53,9 +53,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     key = f"bare/{job_id}.png"
     s3.put_object(Bucket=BUCKET, Key=key, Body=data, ContentType="image/png")
     stored = time.perf_counter()
-    record_job(job_id, "succeeded")
-    detail = json.dumps({"job_id": job_id, "status": "succeeded", "images": [key]})
-    events.put_events(Entries=[{"Source": "imagegen", "DetailType": "Job Succeeded", "Detail": detail}])
+    finish_job(job_id, [key], request, "api")
     recorded = time.perf_counter()
     return {
         "timings": {

@@ -31,7 +31,7 @@ PREFIX = os.environ.get("IMAGE_PREFIX", "images")
 def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = json.loads(event["body"])
     request_id = event["requestContext"]["requestId"]
-    keys = _generate(request, f"api/{request_id}", record_start=False)  # a caller waiting: one record, at the end
+    keys = _generate(request, f"api/{request_id}", "api")  # a caller waiting: one record, at the end
     urls = [
         s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=3600) for key in keys
     ]
@@ -45,13 +45,13 @@ def sqs_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         body = record["body"]
         request = json.loads(body) if body.startswith("{") else {"prompt": body}
         try:
-            _generate(request, f"sqs/{record['messageId']}", record_start=True)
+            _generate(request, f"sqs/{record['messageId']}", "queue")
         except Exception:
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
 
 
-def _generate(request: dict[str, Any], job_id: str, *, record_start: bool) -> list[str]:
+def _generate(request: dict[str, Any], job_id: str, source: str) -> list[str]:
     count = request.get("number_of_images", 1)
     seed = request.get("seed", 0)
     body = {
@@ -66,8 +66,8 @@ def _generate(request: dict[str, Any], job_id: str, *, record_start: bool) -> li
             "quality": request.get("quality", "standard"),
         },
     }
-    if record_start:
-        record_job(job_id, "running")
+    if source == "queue":
+        record_job(job_id, "running", request, source)
     response = bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps(body))
     images = json.loads(response["body"].read())["images"]
     keys = []
@@ -75,22 +75,27 @@ def _generate(request: dict[str, Any], job_id: str, *, record_start: bool) -> li
         key = f"{PREFIX}/{job_id}/{index}-seed-{seed}.png"
         s3.put_object(Bucket=BUCKET, Key=key, Body=base64.b64decode(encoded), ContentType="image/png")
         keys.append(key)
-    record_job(job_id, "succeeded")
-    detail = json.dumps({"job_id": job_id, "status": "succeeded", "images": keys})
-    events.put_events(Entries=[{"Source": "imagegen", "DetailType": "Job Succeeded", "Detail": detail}])
+    finish_job(job_id, keys, request, source)
     return keys
 
 
-def record_job(job_id: str, status: str, request: dict[str, Any] | None = None) -> None:
+def finish_job(job_id: str, keys: list[str], request: dict[str, Any], source: str) -> None:
+    """The job recorded as succeeded, and its event put on EventBridge."""
+    record_job(job_id, "succeeded", request, source)
+    detail = json.dumps({"job_id": job_id, "status": "succeeded", "images": keys})
+    events.put_events(Entries=[{"Source": "imagegen", "DetailType": "Job Succeeded", "Detail": detail}])
+
+
+def record_job(job_id: str, status: str, request: dict[str, Any], source: str) -> None:
     """The job as a whole item, written over whatever was there (no conditions: a first draft's way), with the
     attributes ours keeps: status, source, model, the request, attempts, times, the list keys and the TTL."""
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
     item: dict[str, Any] = {
         "job_id": {"S": job_id},
         "status": {"S": status},
-        "source": {"S": "api"},
+        "source": {"S": source},
         "model_id": {"S": MODEL_ID},
-        "request": {"M": {key: {"S": str(value)} for key, value in (request or {"prompt": "?"}).items()}},
+        "request": {"M": {key: {"S": str(value)} for key, value in request.items()}},
         "attempts": {"N": "1"},
         "created_at": {"S": now},
         "updated_at": {"S": now},

@@ -37,7 +37,7 @@ STANDIN_TODAY = "2026-06-01"
 JOBS_TABLE = "imagegen-bench-jobs"
 ACCOUNT_ID = "123456789012"  # moto's default account
 API_FUNCTION, WORKER_FUNCTION = "GenerateImageFunction", "SqsWorkerFunction"
-BUCKET_ID, QUEUE_ID, DLQ_ID = "ImageBucket", "ImageQueue", "ImageDeadLetterQueue"
+BUCKET_ID, QUEUE_ID, DLQ_ID, JOBS_TABLE_ID = "ImageBucket", "ImageQueue", "ImageDeadLetterQueue", "JobsTable"
 _HOME = Path(tempfile.gettempdir()) / "imagegen-bench-home"  # no ~/.aws of the user's
 
 
@@ -60,11 +60,11 @@ def baseline_of(function: FunctionSetup, handler_name: str) -> FunctionSetup:
     return FunctionSetup(f"baseline_handlers.{handler_name}", (str(ROOT / "bench"),), function.environment)
 
 
-def lambda_function(logical_id: str, endpoints: Endpoints, dlq_url: str, queue_url: str | None = None) -> FunctionSetup:
+def lambda_function(logical_id: str, endpoints: Endpoints, dlq_url: str) -> FunctionSetup:
     """``logical_id`` of template.yaml as Lambda would run it, talking to ``endpoints``.
 
-    ``queue_url`` is the worker's own queue (QUEUE_URL), used only to hand throttled messages back; by default
-    the DLQ's URL without its ``-dlq`` suffix, which the benchmarks that never throttle do not create.
+    The worker's own queue (QUEUE_URL, used only to hand throttled messages back) is the DLQ's URL without its
+    ``-dlq`` suffix, which these benchmarks never throttle and so do not create.
     """
     from local.intrinsics import Resolver
     from local.resources import function_spec
@@ -74,8 +74,8 @@ def lambda_function(logical_id: str, endpoints: Endpoints, dlq_url: str, queue_u
     resolver = Resolver(template, REGION, ACCOUNT_ID, STACK_NAME)
     resolver.refs[BUCKET_ID] = bucket_name()
     resolver.refs[DLQ_ID] = dlq_url
-    resolver.refs[QUEUE_ID] = queue_url or dlq_url.removesuffix("-dlq")
-    resolver.refs["JobsTable"] = JOBS_TABLE
+    resolver.refs[QUEUE_ID] = dlq_url.removesuffix("-dlq")
+    resolver.refs[JOBS_TABLE_ID] = JOBS_TABLE
     spec = function_spec(
         template, resolver, logical_id, root=ROOT, environment=lambda_runtime_environment(endpoints), overrides=MODEL
     )

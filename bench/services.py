@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from local import aws_emulation
-from local.aws_emulation import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoServer, clients
+from local.aws_emulation import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoServer
 from local.resources import create_jobs_table
 
 REGION = "eu-west-1"
@@ -111,11 +111,11 @@ def running_services(latency_ms: int = 0, image_detail: str = "noisy") -> Iterat
 
 def create_bucket(endpoints: Endpoints, name: str) -> None:
     """A plain bucket (no template settings), as the local stack creates its buckets."""
-    s3, _ = clients(endpoints.aws_url, REGION)
+    s3 = aws_emulation.aws_client("s3", endpoints.aws_url, REGION)
     aws_emulation.create_bucket(s3, name, properties={}, region=REGION)
 
 
 def create_queue(endpoints: Endpoints, name: str) -> str:
     """A plain queue (no template settings), as the local stack creates its queues; its URL."""
-    _, sqs = clients(endpoints.aws_url, REGION)
+    sqs = aws_emulation.aws_client("sqs", endpoints.aws_url, REGION)
     return aws_emulation.create_queue(sqs, name, properties={}, overrides={}).url
