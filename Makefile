@@ -16,7 +16,6 @@ CHECKOV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV)/.installed-stamp
 # The region `sam validate` translates the template for (any region works, offline).
 REGION ?= eu-west-1
-STACK ?= imagegen
 ENV ?= default
 # make test fails below this line-and-branch coverage of core, handlers, local/ and cli/ (90 % when it was set).
 COVERAGE_FLOOR := 88
@@ -102,7 +101,7 @@ preflight: $(STAMP) ## is ENV's model offered, ACTIVE and usable in its region? 
 	$(VENV)/bin/imagegen preflight --config-env $(ENV) $(if $(CANARY),--canary) $(if $(LOCAL),--local) $(ARGS)
 
 smoke: $(STAMP) ## one HTTP and one queued generation against `make local`, or STACK=name REGION=region deployed
-	$(VENV)/bin/imagegen smoke $(if $(filter command line environment,$(origin STACK)),--stack $(STACK) --region $(REGION)) $(ARGS)
+	$(VENV)/bin/imagegen smoke $(if $(STACK),--stack $(STACK) --region $(REGION)) $(ARGS)
 
 catalog: $(STAMP) ## regenerate the CLI's copy of the core's model catalog (cli/src/imagegen_cli/models.json)
 	$(PY) -m imagegen_core.catalog > cli/src/imagegen_cli/models.json
