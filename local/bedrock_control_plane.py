@@ -102,7 +102,7 @@ def answer(
 def get_foundation_model(identifier: str, caller: Caller) -> dict[str, Any]:
     model = foundation_model(identifier, caller.region)
     if not caller.offered(model):
-        raise CatalogError("ValidationException", "The provided model identifier is invalid.")
+        raise CatalogError("ValidationException", INVALID_MODEL)
     return model_details(model, caller)
 
 
