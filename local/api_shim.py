@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.containers import Invocation, PoolStoppedError
@@ -91,6 +91,14 @@ class Route:
         return found
 
 
+class RouteMatch(NamedTuple):
+    """A request's route, its path without the stage prefix, and the path parameters found in that path."""
+
+    route: Route
+    path: str
+    parameters: dict[str, str]
+
+
 @dataclass(frozen=True)
 class GatewayResponse:
     """One entry of the template's GatewayResponses (status, headers, application/json template)."""
@@ -103,18 +111,24 @@ class GatewayResponse:
 @dataclass(frozen=True)
 class ApiDefinition:
     stage: str
-    routes: tuple[Route, ...]
+    routes: tuple[Route, ...]  # kept in the order match() tries them: literal routes first
     gateway_responses: Mapping[str, GatewayResponse] = field(default_factory=dict)
 
-    def match(self, method: str, path: str) -> tuple[Route, str] | None:
-        """The route and the stage-less path for ``path`` (with or without the stage prefix)."""
+    def __post_init__(self) -> None:
+        # Literal routes first, as API Gateway prefers /jobs/latest to /jobs/{job_id} (a stable sort: otherwise
+        # the template's order).
+        by_precedence = tuple(sorted(self.routes, key=lambda route: route.resource.count("{")))
+        object.__setattr__(self, "routes", by_precedence)
+
+    def match(self, method: str, path: str) -> RouteMatch | None:
+        """The route, the stage-less path and the path parameters for ``path`` (with or without the stage
+        prefix); None when no route has it."""
         stage_prefix = f"/{self.stage}"
         if path == stage_prefix or path.startswith(stage_prefix + "/"):
             path = path[len(stage_prefix) :] or "/"
-        # Literal routes first, as API Gateway prefers /jobs/latest to /jobs/{job_id}.
-        for route in sorted(self.routes, key=lambda route: route.resource.count("{")):
-            if route.method in (method, "ANY") and route.parameters(path) is not None:
-                return route, path
+        for route in self.routes:
+            if route.method in (method, "ANY") and (parameters := route.parameters(path)) is not None:
+                return RouteMatch(route, path, parameters)
         return None
 
 
@@ -128,14 +142,14 @@ class HttpAnswer:
 def build_api_event(
     request: HttpRequest,
     *,
-    route: Route,
-    path: str,
+    matched: RouteMatch,
     stage: str,
     request_id: str,
     api_key: str | None,
     now: datetime,
 ) -> dict[str, Any]:
-    """The REST API proxy event API Gateway sends to Lambda for ``request``."""
+    """The REST API proxy event API Gateway sends to Lambda for ``request`` (``matched``: its route)."""
+    route, path = matched.route, matched.path
     split = urlsplit(request.target)
     headers = _forwarded_headers(request, now)
     single_headers: dict[str, str] = {}
@@ -158,7 +172,7 @@ def build_api_event(
         "multiValueHeaders": multi_headers or None,
         "queryStringParameters": dict(query) or None,
         "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": route.parameters(path) or None,
+        "pathParameters": matched.parameters or None,
         "stageVariables": None,
         "requestContext": {
             "resourceId": "local00",
@@ -320,7 +334,7 @@ class ApiGateway:
         matched = self.api.match(request.method, urlsplit(request.target).path)
         if matched is None:
             return gateway_answer(self.api, "MISSING_AUTHENTICATION_TOKEN", request_id)
-        route, path = matched
+        route = matched.route
         key = next((value for name, value in request.headers if name.lower() == "x-api-key"), None)
         if route.api_key_required and not (key and hmac.compare_digest(key.encode(), self._api_key.encode())):
             return gateway_answer(self.api, "INVALID_API_KEY", request_id, route.resource)
@@ -330,8 +344,7 @@ class ApiGateway:
             return gateway_answer(self.api, "REQUEST_TOO_LARGE", request_id, route.resource)
         event = build_api_event(
             request,
-            route=route,
-            path=path,
+            matched=matched,
             stage=self.api.stage,
             request_id=request_id,
             api_key=key if route.api_key_required else None,

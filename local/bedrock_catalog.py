@@ -313,7 +313,7 @@ def resolve_invocation(identifier: str, region: str, today: date, ended: frozens
     """
     target = _target(identifier, region)
     model = target.model
-    if model.model_id in ended or model.lifecycle.status_on(today) == "END_OF_LIFE":
+    if _ended(model, today, ended):
         raise CatalogError("ResourceNotFoundException", END_OF_LIFE)
     if target.profile is None and model.profile_only:
         raise CatalogError("ValidationException", ON_DEMAND_UNSUPPORTED.format(model_id=model.model_id))
@@ -322,7 +322,12 @@ def resolve_invocation(identifier: str, region: str, today: date, ended: frozens
 
 def offered(model: ModelSpec, region: str, today: date, ended: frozenset[str] = frozenset()) -> bool:
     """Whether the control plane lists ``model`` in ``region`` today (end-of-life models are gone)."""
-    return region in model.regions and model.model_id not in ended and model.lifecycle.status_on(today) != "END_OF_LIFE"
+    return region in model.regions and not _ended(model, today, ended)
+
+
+def _ended(model: ModelSpec, today: date, ended: frozenset[str]) -> bool:
+    """Whether ``model`` is past its end of life on ``today``, or one the stand-in's knobs ``ended``."""
+    return model.model_id in ended or model.lifecycle.status_on(today) == "END_OF_LIFE"
 
 
 def foundation_model(identifier: str, region: str) -> ModelSpec:

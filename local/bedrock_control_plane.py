@@ -68,6 +68,11 @@ class Caller:
     access_key: str | None = None
     account: Account = field(default_factory=Account)
 
+    def offered(self, model: ModelSpec) -> bool:
+        """Whether the control plane lists ``model`` for this caller: the catalog's ``offered`` for the caller's
+        region, date and ended models."""
+        return offered(model, self.region, self.today, self.ended)
+
 
 def operation_of(method: str, path: str) -> tuple[str, str | None] | None:
     """The control-plane operation a method and path name, and its identifier; None when they name none."""
@@ -96,8 +101,8 @@ def answer(
 
 def get_foundation_model(identifier: str, caller: Caller) -> dict[str, Any]:
     model = foundation_model(identifier, caller.region)
-    if not offered(model, caller.region, caller.today, caller.ended):
-        raise CatalogError("ValidationException", "The provided model identifier is invalid.")
+    if not caller.offered(model):
+        raise CatalogError("ValidationException", INVALID_MODEL)
     return model_details(model, caller)
 
 
@@ -109,7 +114,7 @@ def list_foundation_models(query: Mapping[str, Sequence[str]], caller: Caller) -
     return [
         model_details(model, caller)
         for model in MODELS.values()
-        if offered(model, caller.region, caller.today, caller.ended)
+        if caller.offered(model)
         and modality in (None, "IMAGE")
         and (inference_type is None or inference_type in model.inference_types)
         and customization is None  # no image model here can be customised
@@ -119,7 +124,7 @@ def list_foundation_models(query: Mapping[str, Sequence[str]], caller: Caller) -
 
 def get_inference_profile(identifier: str, caller: Caller) -> dict[str, Any]:
     profile = inference_profile(identifier, caller.region)
-    if not offered(MODELS[profile.model_id], caller.region, caller.today, caller.ended):
+    if not caller.offered(MODELS[profile.model_id]):
         raise CatalogError("ResourceNotFoundException", f"Inference profile {identifier} not found.")
     return profile_summary(profile, caller)
 
@@ -130,8 +135,7 @@ def list_inference_profiles(query: Mapping[str, Sequence[str]], caller: Caller) 
     return [
         profile_summary(profile, caller)
         for profile in PROFILES.values()
-        if caller.region in profile.sources
-        and offered(MODELS[profile.model_id], caller.region, caller.today, caller.ended)
+        if caller.region in profile.sources and caller.offered(MODELS[profile.model_id])
     ]
 
 
@@ -139,7 +143,7 @@ def get_foundation_model_availability(identifier: str, caller: Caller) -> dict[s
     """Whether the account may use the model in the caller's region (a known model not offered there today is
     ``regionAvailability: NOT_AVAILABLE``; an id the catalog does not know is an invalid identifier)."""
     model = _known_model(identifier)
-    return availability(model, offered(model, caller.region, caller.today, caller.ended), caller.account)
+    return availability(model, caller.offered(model), caller.account)
 
 
 def list_agreement_offers(identifier: str, query: Mapping[str, Sequence[str]], caller: Caller) -> dict[str, Any]:
@@ -183,7 +187,7 @@ def _known_model(identifier: str) -> ModelSpec:
 
 def _offered_model(identifier: str, caller: Caller) -> ModelSpec:
     model = _known_model(identifier)
-    if not offered(model, caller.region, caller.today, caller.ended):
+    if not caller.offered(model):
         raise CatalogError("ValidationException", INVALID_MODEL)
     return model
 

@@ -32,19 +32,6 @@ def _words(value: Any) -> tuple[str, ...]:
     return tuple(str(word).strip() for word in items if str(word).strip())
 
 
-def _number(low: float, high: float) -> BeforeValidator:
-    def parse(value: Any) -> float:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError("not a number") from None
-        if isinstance(value, bool) or not low <= number <= high:
-            raise ValueError(f"must be between {low:g} and {high:g}")
-        return number
-
-    return BeforeValidator(parse)
-
-
 def _one_of(choices: Iterable[Any], *, empty: bool = False) -> BeforeValidator:
     allowed = tuple(choices)
 
@@ -76,7 +63,7 @@ def _region(value: str) -> str:
 
 
 Words = Annotated[tuple[str, ...], BeforeValidator(_words)]
-Rate = Annotated[float, _number(0.0, 1.0)]
+Rate = Annotated[float, between(0.0, 1.0)]
 
 
 class StandinSettings(EnvSettings):
@@ -99,7 +86,7 @@ class StandinSettings(EnvSettings):
     today: Annotated[date | None, BeforeValidator(_iso_date)] = None
     # The region assumed when a request does not say (a Bedrock API key; invoke() without HTTP).
     region: Annotated[str, checked(_region)] = "us-west-2"
-    quota_rps: Annotated[float, _number(0.0, 1_000_000.0)] = 0.0  # 0: no quota
+    quota_rps: Annotated[float, between(0.0, 1_000_000.0)] = 0.0  # 0: no quota
     quota_burst: Annotated[int, between(1, 1_000_000)] = 1
     outage_rate: Rate = 0.0
     outage_words: Words = ("outage-me",)

@@ -7,6 +7,8 @@ and DLQ numbers come from ``local.template.queue_settings``, shared with the tes
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Any
 from local.api_shim import ApiDefinition, GatewayResponse, Route
 from local.containers import FunctionSpec
 from local.intrinsics import Resolver, TemplateError
+from local.template import TEMPLATE, load_template
 
 SQS_ATTRIBUTES = (
     "DelaySeconds",
@@ -216,11 +219,18 @@ def create_table(dynamodb: Any, name: str, properties: Mapping[str, Any]) -> Non
 
 def create_jobs_table(dynamodb: Any, name: str, region: str) -> None:
     """template.yaml's jobs table, under ``name`` (for the tests and the benchmarks, which run no stack)."""
-    from local.template import load_template
+    create_table(dynamodb, name, copy.deepcopy(_jobs_table_properties(TEMPLATE, region)))
 
-    template = load_template()
+
+@functools.cache
+def _jobs_table_properties(template_path: Path, region: str) -> Mapping[str, Any]:
+    """The resolved properties of the template's JobsTable, worked out once per template and region: the tests
+    create the table for every test that uses AWS, and reading the template takes far longer than CreateTable.
+    The caller gets a deep copy, so nothing it does changes the cached value."""
+    template = load_template(template_path)
     resolver = Resolver(template, region, "123456789012", "imagegen")
-    create_table(dynamodb, name, resolver.resolve(resource(template, "JobsTable").get("Properties") or {}))
+    properties: Mapping[str, Any] = resolver.resolve(resource(template, "JobsTable").get("Properties") or {})
+    return properties
 
 
 def queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:

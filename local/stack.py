@@ -221,6 +221,7 @@ class LocalStack:
         self._moto: MotoServer | None = None
         self._standin: Any = None
         self._pools: list[ContainerPool] = []
+        self._worker_pool: ContainerPool | None = None
         self._shim: ApiShim | None = None
         self._poller: SqsPoller | None = None
         self._notes: list[str] = []
@@ -255,7 +256,7 @@ class LocalStack:
         mapping = sqs_event_source(template, resolver, WORKER_FUNCTION)
         worker_size = settings.worker_concurrency or mapping.maximum_concurrency or 2
         api_pool = self._pool(specs[API_FUNCTION], settings.api_concurrency)
-        worker_pool = self._pool(specs[WORKER_FUNCTION], worker_size)
+        worker_pool = self._worker_pool = self._pool(specs[WORKER_FUNCTION], worker_size)
         api, throttle = self._bind_api(resolver, api_pool)  # the last port bound: containers next
         warming = [threading.Thread(target=pool.warm, name=f"warm-{pool.spec.name}") for pool in self._pools]
         for thread in warming:
@@ -311,7 +312,8 @@ class LocalStack:
 
     def warm_worker(self) -> None:
         """Start every container of the worker's pool (as many as the event source's concurrency) at once."""
-        pool = next(pool for pool in self._pools if pool.spec.name.endswith("-sqs-worker"))
+        pool = self._worker_pool
+        assert pool is not None, "start() first"
         threads = [threading.Thread(target=pool.warm) for _ in range(pool.size)]
         for thread in threads:
             thread.start()

@@ -57,19 +57,31 @@ class EnvSettings(BaseModel):
         return f"environment variable {name}={values.get(field)!r} is invalid: {reason}"
 
 
-def between(low: int, high: int) -> BeforeValidator:
-    """An int field's check, ``Annotated[int, between(1, 10)]``: read from text, in [low, high], with the
-    messages people expect of a variable ("not an integer", "must be between 1 and 10")."""
+def between(low: float, high: float) -> BeforeValidator:
+    """A number field's check: read from text, in [low, high], with the messages people expect of a variable.
 
-    def parse(value: Any) -> int:
+    Int bounds check an int field, ``Annotated[int, between(1, 10)]``: "not an integer", "must be between 1
+    and 10". A float bound checks a float field, ``Annotated[float, between(0.0, 1.0)]``: "not a number",
+    "must be between 0 and 1" (the bounds in ``%g`` form). A bool is refused either way, though Python counts
+    it as a number: as "not an integer" for an int field, as out of range for a float field.
+    """
+    if isinstance(low, float) or isinstance(high, float):
+        read: Callable[[Any], float] = float
+        not_a_number, out_of_range = "not a number", f"must be between {low:g} and {high:g}"
+        not_a_bool = out_of_range
+    else:
+        read, not_a_number, out_of_range = int, "not an integer", f"must be between {low} and {high}"
+        not_a_bool = not_a_number
+
+    def parse(value: Any) -> float:
         if isinstance(value, bool):
-            raise ValueError("not an integer")
+            raise ValueError(not_a_bool)
         try:
-            number = int(value)
+            number = read(value)
         except (TypeError, ValueError):
-            raise ValueError("not an integer") from None
+            raise ValueError(not_a_number) from None
         if not low <= number <= high:
-            raise ValueError(f"must be between {low} and {high}")
+            raise ValueError(out_of_range)
         return number
 
     return BeforeValidator(parse)

@@ -12,6 +12,11 @@ import pytest
 from local.template import load_template, queue_settings
 from tests.helpers import REGION
 
+# template.yaml's numbers for the image queue, read once (reading the template takes longer than a test).
+_IMAGE_QUEUE = queue_settings(load_template())["ImageQueue"]
+VISIBILITY_TIMEOUT = int(_IMAGE_QUEUE["VisibilityTimeout"] or 0)
+MAX_RECEIVES = int(_IMAGE_QUEUE["maxReceiveCount"] or 0)
+
 
 @dataclass(frozen=True)
 class Queues:
@@ -25,18 +30,16 @@ class Queues:
 def queues(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Queues:
     """The image queue and its DLQ in moto with template.yaml's visibility timeout and redrive policy; their URLs
     in QUEUE_URL and DLQ_URL, as the template gives them to the worker."""
-    numbers = queue_settings(load_template())["ImageQueue"]
-    visibility, max_receives = int(numbers["VisibilityTimeout"] or 0), int(numbers["maxReceiveCount"] or 0)
     sqs = boto3.client("sqs", region_name=REGION)
     dlq_url = sqs.create_queue(QueueName="imagegen-images-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives})
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES})
     url = sqs.create_queue(
-        QueueName="imagegen-images", Attributes={"VisibilityTimeout": str(visibility), "RedrivePolicy": redrive}
+        QueueName="imagegen-images", Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT), "RedrivePolicy": redrive}
     )["QueueUrl"]
     monkeypatch.setenv("QUEUE_URL", url)
     monkeypatch.setenv("DLQ_URL", dlq_url)
-    return Queues(url, dlq_url, visibility, max_receives)
+    return Queues(url, dlq_url, VISIBILITY_TIMEOUT, MAX_RECEIVES)
 
 
 @pytest.fixture

@@ -23,10 +23,9 @@ from imagegen_core.queue_messages import derived_seed
 from imagegen_core.service import default_service
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
-from local.template import load_template, queue_settings
 from sqs_worker.app import lambda_handler
 from tests.helpers import BUCKET, PNG_SIGNATURE, REGION, keys_under, load_event
-from tests.integration.conftest import Queues
+from tests.integration.conftest import MAX_RECEIVES, Queues
 
 MIXED = {
     "good": "7c9b3d52-4a1e-4f3c-9a55-0d2f1e6b8a01",
@@ -292,9 +291,6 @@ def test_a_body_nested_too_deeply_to_parse_is_dead_lettered_at_once_with_its_rea
     [letter] = dead_letters(dlq)
     assert letter["attributes"]["error_code"] in ("invalid_json", "validation_error")
     assert letter["attributes"]["receive_count"] == "1"
-
-
-MAX_RECEIVES = int(queue_settings(load_template())["ImageQueue"]["maxReceiveCount"] or 0)
 
 
 def last_receive(event: dict[str, Any], count: int = MAX_RECEIVES) -> dict[str, Any]:

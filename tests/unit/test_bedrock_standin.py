@@ -229,6 +229,7 @@ def test_without_a_today_knob_the_stand_in_goes_by_the_real_date() -> None:
     [
         ("BEDROCK_STANDIN_LATENCY_MS", "soon", "BEDROCK_STANDIN_LATENCY_MS='soon' is invalid: not an integer"),
         ("BEDROCK_STANDIN_ERROR_RATE", "1.5", "BEDROCK_STANDIN_ERROR_RATE='1.5' is invalid: must be between 0 and 1"),
+        ("BEDROCK_STANDIN_THROTTLE_RATE", "often", "BEDROCK_STANDIN_THROTTLE_RATE='often' is invalid: not a number$"),
         ("BEDROCK_STANDIN_IMAGE_DETAIL", "fancy", "BEDROCK_STANDIN_IMAGE_DETAIL=.* must be one of noisy, flat"),
         ("BEDROCK_STANDIN_FAIL_WITH", "Oops", "BEDROCK_STANDIN_FAIL_WITH=.* must be one of AccessDeniedException"),
         ("BEDROCK_STANDIN_TODAY", "tomorrow", "BEDROCK_STANDIN_TODAY=.* must be an ISO date such as 2026-06-01"),

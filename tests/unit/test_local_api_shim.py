@@ -14,6 +14,7 @@ from local.api_shim import (
     ApiGateway,
     HttpRequest,
     Route,
+    RouteMatch,
     TokenBucket,
     build_api_event,
     gateway_answer,
@@ -28,6 +29,7 @@ from tests.helpers import load_event
 KEY = "local-dev-api-key"
 NOW = datetime(2026, 11, 22, 10, 15, 30, tzinfo=UTC)
 ROUTE = Route("/generate-image", "POST", api_key_required=True)
+MATCHED = RouteMatch(ROUTE, "/generate-image", {})
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +78,7 @@ def test_the_event_has_every_field_of_the_sample_event_lambda_receives() -> None
     sample = load_event("api_generate_image")
 
     # when
-    event = build_api_event(
-        request(), route=ROUTE, path="/generate-image", stage="v1", request_id="r-1", api_key=KEY, now=NOW
-    )
+    event = build_api_event(request(), matched=MATCHED, stage="v1", request_id="r-1", api_key=KEY, now=NOW)
 
     # then
     assert set(event) == set(sample)
@@ -91,9 +91,7 @@ def test_the_event_carries_the_request_as_api_gateway_passes_it_on() -> None:
     http = request(target="/v1/generate-image?size=big&tag=a&tag=b")
 
     # when
-    event = build_api_event(
-        http, route=ROUTE, path="/generate-image", stage="v1", request_id="r-1", api_key=KEY, now=NOW
-    )
+    event = build_api_event(http, matched=MATCHED, stage="v1", request_id="r-1", api_key=KEY, now=NOW)
 
     # then
     assert event["resource"] == "/generate-image"
@@ -120,9 +118,7 @@ def test_a_body_that_is_not_utf8_is_passed_base64_encoded() -> None:
     raw = b"\xff\xfe\x00binary"
 
     # when
-    event = build_api_event(
-        request(body=raw), route=ROUTE, path="/generate-image", stage="v1", request_id="r", api_key=KEY, now=NOW
-    )
+    event = build_api_event(request(body=raw), matched=MATCHED, stage="v1", request_id="r", api_key=KEY, now=NOW)
 
     # then
     assert event["isBase64Encoded"] is True
@@ -131,9 +127,7 @@ def test_a_body_that_is_not_utf8_is_passed_base64_encoded() -> None:
 
 def test_a_request_without_a_body_has_a_null_body() -> None:
     # when
-    event = build_api_event(
-        request(body=b""), route=ROUTE, path="/generate-image", stage="v1", request_id="r", api_key=KEY, now=NOW
-    )
+    event = build_api_event(request(body=b""), matched=MATCHED, stage="v1", request_id="r", api_key=KEY, now=NOW)
 
     # then
     assert event["body"] is None
@@ -171,9 +165,9 @@ def test_a_path_parameter_is_one_segment_of_the_path(
 
     # then
     assert matched is not None
-    route, stageless = matched
-    assert route.resource == resource
-    assert route.parameters(stageless) == parameters
+    assert matched.route.resource == resource
+    assert matched.parameters == parameters
+    assert matched.route.parameters(matched.path) == parameters
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/jobs/a/b"), ("GET", "/job"), ("DELETE", "/jobs/x")])
@@ -187,7 +181,7 @@ def test_the_route_is_found_with_or_without_the_stage(api: ApiDefinition, path: 
     matched = api.match("POST", path)
 
     # then
-    assert matched == (Route("/generate-image", "POST", api_key_required=True), "/generate-image")
+    assert matched == (Route("/generate-image", "POST", api_key_required=True), "/generate-image", {})
 
 
 @pytest.mark.parametrize(
@@ -196,6 +190,19 @@ def test_the_route_is_found_with_or_without_the_stage(api: ApiDefinition, path: 
 def test_other_routes_are_not_found(api: ApiDefinition, method: str, path: str) -> None:
     # then
     assert api.match(method, path) is None
+
+
+def test_a_literal_route_wins_over_a_path_parameter_whatever_order_they_are_declared_in() -> None:
+    # given a parameter route declared before a literal route of the same shape
+    by_id, latest = Route("/jobs/{job_id}", "GET", api_key_required=True), Route("/jobs/latest", "GET", True)
+    api = ApiDefinition(stage="v1", routes=(by_id, latest))
+
+    # when
+    literal, parameter = api.match("GET", "/jobs/latest"), api.match("GET", "/jobs/abc-123")
+
+    # then
+    assert literal == (latest, "/jobs/latest", {})
+    assert parameter == (by_id, "/jobs/abc-123", {"job_id": "abc-123"})
 
 
 @pytest.mark.parametrize("key", [None, "wrong-key"])
