@@ -126,9 +126,11 @@ class SqsPoller:
         return any(thread.is_alive() for thread in self._threads)
 
     def join(self, timeout: float) -> None:
+        """Wait for the pollers that were started (a stack stopped before it started polling has none)."""
         deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.ident is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -182,6 +182,20 @@ def test_the_poller_stops_promptly_when_the_queue_is_empty(queue: tuple[Any, str
     assert not poller.alive
 
 
+def test_a_poller_that_never_started_stops_at_once(queue: tuple[Any, str, str]) -> None:
+    # given a stack stopped between its start and its polling (a benchmark that failed in between)
+    sqs, url, arn = queue
+    settings = MappingSettings(url, arn, REGION, batch_size=10, batching_window_seconds=5, pollers=2)
+    poller = SqsPoller(sqs, settings, FailingSome(), lambda _: None)
+
+    # when
+    poller.signal_stop()
+    poller.join(timeout=10)
+
+    # then nothing raised, and nothing runs
+    assert not poller.alive
+
+
 class HandingBack:
     """A worker that hands the messages whose body starts with 'fail' back with a 1 s visibility (as ours does
     with a throttled message) and reports them failed; it notes each delivery's receive count."""
