@@ -84,39 +84,28 @@ def boundary_arn(environment: str) -> str:
     return f"arn:aws:iam::000000000000:policy/imagegen-{environment}-functions-boundary"
 
 
-def resolve(node: Any, environment: str, existing_bucket: str = "") -> Any:
-    """The template with Fn::Sub, Ref, GetAtt and Fn::If replaced by concrete values for one environment
-    (no existing OIDC provider; ``existing_bucket`` as the ExistingBucketName parameter)."""
-    names = {
-        "AWS::Partition": "aws",
-        "AWS::Region": "eu-west-1",
-        "AWS::AccountId": "000000000000",
-        "AppName": "imagegen",
+class Placeholders(Resolver):
+    """local.intrinsics' resolver with placeholders for what CloudFormation names: ``<Logical>`` for a Ref to a
+    resource, ``<Logical.Attribute>`` for a GetAtt."""
+
+    def physical_name(self, logical_id: str) -> str:
+        return f"<{logical_id}>"
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        return f"<{logical_id}.{attribute}>"
+
+
+def resolve(template: dict[str, Any], environment: str, existing_bucket: str = "") -> Any:
+    """The template with its intrinsics replaced by concrete values for one environment (no existing OIDC
+    provider; ``existing_bucket`` as the ExistingBucketName parameter); conditions come from the template."""
+    refs = {
         "Environment": environment,
         "GitHubOwner": "example-org",
         "GitHubRepository": "imagegen",
         "ExistingBucketName": existing_bucket,
-        "FunctionsPermissionsBoundary": boundary_arn(environment),
+        "FunctionsPermissionsBoundary": boundary_arn(environment),  # a Ref to a managed policy is its ARN
     }
-    conditions = {"CreateOidcProvider": True, "UseExistingBucket": bool(existing_bucket)}
-    if isinstance(node, dict):
-        if "Fn::Sub" in node:
-            text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
-            return re.sub(r"\$\{([^}]+)\}", lambda m: names.get(m.group(1), f"<{m.group(1)}>"), text)
-        if "Ref" in node:
-            return NO_VALUE if node["Ref"] == "AWS::NoValue" else names.get(node["Ref"], f"<{node['Ref']}>")
-        if "Fn::GetAtt" in node:
-            return "<{}.{}>".format(*node["Fn::GetAtt"])
-        if "Fn::If" in node:
-            name, if_true, if_false = node["Fn::If"]
-            return resolve(if_true if conditions[name] else if_false, environment, existing_bucket)
-        return {key: resolve(value, environment, existing_bucket) for key, value in node.items()}
-    if isinstance(node, list):
-        return [item for item in (resolve(v, environment, existing_bucket) for v in node) if item is not NO_VALUE]
-    return node
-
-
-NO_VALUE = object()
+    return Placeholders(template, "eu-west-1", "000000000000", f"imagegen-{environment}", refs=refs).resolve(template)
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
