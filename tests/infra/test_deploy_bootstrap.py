@@ -20,7 +20,6 @@ from tests.infra.cfn import render, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = ROOT / "deploy" / "github-oidc-bootstrap.yaml"
-APP_TEMPLATE = ROOT / "template.yaml"
 SAMCONFIG = ROOT / "samconfig.toml"
 EXEC_POLICIES = ("StackResourcesPolicy", "StackSupportPolicy")
 
@@ -343,8 +342,6 @@ def test_named_resources_are_limited_to_the_environments_stack(bootstrap: dict[s
 
 def test_the_environments_stack_and_artifact_prefix_match_samconfig() -> None:
     # given samconfig.toml, whose stack names and s3_prefix the roles are scoped to
-    if not SAMCONFIG.exists():
-        pytest.skip("samconfig.toml is not there yet")
     config = tomllib.loads(SAMCONFIG.read_text())
 
     # when each config env's stack name and artifact prefix are read
@@ -371,8 +368,6 @@ def deployed_resource_types() -> set[str]:
 
 def test_the_execution_role_allows_what_the_stacks_resource_types_need(bootstrap: dict[str, Any]) -> None:
     # given the resource types template.yaml deploys and the execution role's permissions
-    if not APP_TEMPLATE.exists():
-        pytest.skip("template.yaml is not there yet")
     policy = exec_role_statements(bootstrap)
     types = deployed_resource_types()
 
@@ -392,8 +387,6 @@ def test_the_execution_role_allows_what_the_stacks_resource_types_need(bootstrap
 
 def test_every_permission_left_out_is_one_the_stack_would_otherwise_be_granted(bootstrap: dict[str, Any]) -> None:
     # given the list of handler permissions the execution role leaves out on purpose
-    if not APP_TEMPLATE.exists():
-        pytest.skip("template.yaml is not there yet")
     policy = exec_role_statements(bootstrap)
     requested = {p for t in deployed_resource_types() for p in handler_permissions(t)}
 
@@ -548,8 +541,6 @@ def test_the_boundary_grants_no_iam_and_only_the_stacks_resources(bootstrap: dic
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_the_boundary_allows_everything_template_yamls_roles_grant(environment: str, existing_bucket: str) -> None:
     # given the boundary, and the roles of template.yaml deployed as that environment's stack
-    if not APP_TEMPLATE.exists():
-        pytest.skip("template.yaml is not there yet")
     template = load_template(BOOTSTRAP)
     boundary = statements(
         resolve(template, environment, existing_bucket)["Resources"]["FunctionsPermissionsBoundary"]["Properties"][
@@ -573,8 +564,6 @@ def test_the_boundary_allows_everything_template_yamls_roles_grant(environment: 
 
 def test_template_yamls_roles_carry_the_boundary_when_it_is_named() -> None:
     # given template.yaml with and without the boundary's name
-    if "FunctionsPermissionsBoundaryName" not in (translate().get("Parameters") or {}):
-        pytest.skip("template.yaml has no FunctionsPermissionsBoundaryName parameter yet (docs/deployment.md)")
     named = render(FunctionsPermissionsBoundaryName="imagegen-dev-functions-boundary")
     unnamed = render()
 
