@@ -2,6 +2,7 @@
 
 - the test environment's names: ``ROOT``, ``BUCKET``, ``JOBS_TABLE``, ``REGION``;
 - events from ``events/`` (the same files ``sam local invoke -e`` uses): ``load_event``, ``api_event``;
+- a Lambda proxy answer's headers as API Gateway sends them: ``response_headers``;
 - PNGs, made and read independently of the code under test: ``tiny_png``, ``png_size``, ``PNG_SIGNATURE``;
 - what landed in S3: ``keys_under``;
 - waiting on a condition with a deadline instead of sleeping: ``wait_until``.
@@ -41,6 +42,14 @@ def api_event(body: Any, *, raw: str | None = None, request_id: str | None = Non
     event["body"] = raw if raw is not None else json.dumps(body)
     event["requestContext"]["requestId"] = request_id or str(uuid.uuid4())
     return event
+
+
+def response_headers(response: dict[str, Any]) -> dict[str, str]:
+    """The headers of a REST API (payload v1) proxy answer: ``headers`` and ``multiValueHeaders`` merged, as API
+    Gateway merges them (the last value of a multi-value header)."""
+    headers = dict(response.get("headers") or {})
+    headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
+    return headers
 
 
 def tiny_png(width: int, height: int) -> bytes:

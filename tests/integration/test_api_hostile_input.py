@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from generate_image.app import lambda_handler
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
-from tests.helpers import BUCKET, api_event
+from tests.helpers import BUCKET, api_event, response_headers
 
 # Prompts the stand-in treats specially (filters, faults): the properties are about callers, not those knobs.
 STANDIN_WORDS = ("forbidden", "unsafe", "throttle-me", "timeout-me", "outage-me", "corrupt-me", "not-png", "fewer-me")
@@ -28,9 +28,7 @@ PROPERTY = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, 
 def answer(event: Any, context: LambdaContext) -> tuple[int, dict[str, str], dict[str, Any], int]:
     response = lambda_handler(event, context)
     raw = response["body"]
-    headers = {**(response.get("headers") or {})}
-    headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
-    return response["statusCode"], headers, json.loads(raw), len(raw.encode())
+    return response["statusCode"], response_headers(response), json.loads(raw), len(raw.encode())
 
 
 def assert_client_error(status: int, body: dict[str, Any], size: int) -> None:

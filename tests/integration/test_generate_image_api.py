@@ -15,17 +15,14 @@ import pytest
 from generate_image.app import lambda_handler
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
-from tests.helpers import BUCKET, api_event, load_event
+from tests.helpers import BUCKET, api_event, load_event, response_headers
 
 Response = dict[str, Any]
 
 
 def invoke(event: dict[str, Any], context: LambdaContext) -> tuple[int, dict[str, Any], Response]:
     response = lambda_handler(event, context)
-    # REST API (payload v1) answers may carry headers in either map; API Gateway merges them.
-    headers = dict(response.get("headers") or {})
-    headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
-    return response["statusCode"], headers, json.loads(response["body"])
+    return response["statusCode"], response_headers(response), json.loads(response["body"])
 
 
 def assert_error(status: int, body: Response, expected_status: int, code: str, request_id: str) -> None:

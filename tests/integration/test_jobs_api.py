@@ -16,7 +16,7 @@ from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
 from local.sqs_poller import build_sqs_record
 from sqs_worker.app import lambda_handler as worker_handler
-from tests.helpers import BUCKET, REGION, api_event
+from tests.helpers import BUCKET, REGION, api_event, response_headers
 from tests.integration.conftest import Queues
 from tests.integration.test_sqs_worker import dead_letters
 
@@ -38,9 +38,7 @@ def call(method: str, path: str, context: LambdaContext, body: Any = None, **que
     if path.startswith("/jobs/"):
         event["resource"], event["pathParameters"] = "/jobs/{job_id}", {"job_id": path.split("/", 2)[2]}
     response = api_handler(event, context)
-    headers = {**(response.get("headers") or {})}
-    headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
-    return response["statusCode"], headers, json.loads(response["body"])
+    return response["statusCode"], response_headers(response), json.loads(response["body"])
 
 
 def deliver(queue_url: str, context: LambdaContext, receive_count: int | None = None) -> dict[str, Any]:
