@@ -5,11 +5,15 @@
 - a Lambda proxy answer's headers as API Gateway sends them: ``response_headers``;
 - PNGs, made and read independently of the code under test: ``tiny_png``, ``png_size``, ``PNG_SIGNATURE``;
 - what landed in S3: ``keys_under``;
+- the functions in-process, called as API Gateway and Lambda's SQS event source call them: ``call`` (an API
+  request), ``sqs_event``, ``deliver`` (a queue's messages to the worker), ``failures`` (the worker's answer),
+  ``dead_letters`` (a DLQ's content);
 - waiting on a condition with a deadline instead of sleeping: ``wait_until``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import struct
 import time
@@ -19,7 +23,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from generate_image.app import lambda_handler as api_handler
+from local.lambda_context import LambdaContext
+from local.sqs_poller import build_sqs_record
+from sqs_worker.app import lambda_handler as worker_handler
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -75,6 +86,77 @@ def png_size(data: bytes) -> tuple[int, int]:
 def keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
     """The keys in ``bucket`` under ``prefix``, sorted (one page: the tests store far fewer than 1,000)."""
     return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []))
+
+
+def sqs_event(*bodies: str, ids: list[str] | None = None) -> dict[str, Any]:
+    """An SQS event shaped like events/sqs_plain_text.json with one record per body."""
+    template = load_event("sqs_plain_text")["Records"][0]
+    records = []
+    for index, body in enumerate(bodies):
+        record = copy.deepcopy(template)
+        record["messageId"] = ids[index] if ids else f"00000000-0000-4000-8000-{index:012d}"
+        record["body"] = body
+        records.append(record)
+    return {"Records": records}
+
+
+def failures(response: dict[str, Any]) -> list[str]:
+    """The message ids the worker's answer hands back to SQS (its batchItemFailures)."""
+    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+def dead_letters(url: str) -> list[dict[str, Any]]:
+    """Every message in the DLQ, with its attributes as plain strings."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    received: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        messages = batch.get("Messages", [])
+        if not messages:
+            return received
+        for message in messages:
+            attributes = {name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()}
+            received.append({"body": message["Body"], "attributes": attributes})
+
+
+def call(
+    method: str, path: str, context: LambdaContext, body: Any = None, **query: str
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """One API request as API Gateway sends it (the shape of events/api_generate_image.json)."""
+    event = api_event(body)
+    event.update(httpMethod=method, path=path, resource=path, queryStringParameters=query or None)
+    if body is None:
+        event["body"] = None
+    if path.startswith("/jobs/"):
+        event["resource"], event["pathParameters"] = "/jobs/{job_id}", {"job_id": path.split("/", 2)[2]}
+    response = api_handler(event, context)
+    return response["statusCode"], response_headers(response), json.loads(response["body"])
+
+
+def deliver(queue_url: str, context: LambdaContext, receive_count: int | None = None) -> dict[str, Any]:
+    """Everything waiting in the queue, as one event to the worker (Lambda's record shape), deleted after."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    messages = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    records = [build_sqs_record(message, queue_arn="arn:aws:sqs:eu-west-1:123456789012:q", region=REGION)
+               for message in messages]  # fmt: skip
+    if receive_count is not None:
+        for record in records:
+            record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+    try:
+        response: dict[str, Any] = worker_handler({"Records": records}, context)
+    except BatchProcessingError:  # every record failed: Lambda's function error, the whole batch comes back
+        response = {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in records]}
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    for message in messages:
+        if message["MessageId"] not in failed:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        else:
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+    return response
 
 
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:

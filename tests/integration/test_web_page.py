@@ -14,8 +14,8 @@ from generate_image.app import lambda_handler as api_handler
 from imagegen_core.web import assets
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
-from tests.helpers import load_event, response_headers
-from tests.integration.test_jobs_api import call, deliver, queue  # noqa: F401 (queue: a fixture)
+from tests.helpers import call, deliver, load_event, response_headers
+from tests.integration.conftest import Queues
 
 Answer = tuple[int, dict[str, str], str]
 
@@ -55,13 +55,13 @@ def test_the_page_is_served_without_a_key_with_its_base_and_a_strict_policy(
 
 
 def test_the_policy_allows_images_from_exactly_where_the_job_s_presigned_urls_point(
-    queue: str,  # noqa: F811 (the fixture)
+    queues: Queues,
     standin: BedrockStandin,
     lambda_context: LambdaContext,
 ) -> None:
     # given a job that succeeded
     _, _, created = call("POST", "/jobs", lambda_context, {"prompt": "a lighthouse", "seed": 5})
-    deliver(queue, lambda_context)
+    deliver(queues.url, lambda_context)
     _, _, job = call("GET", f"/jobs/{created['job_id']}", lambda_context)
     [image] = job["images"]
 
