@@ -8,7 +8,9 @@
 - the functions in-process, called as API Gateway and Lambda's SQS event source call them: ``call`` (an API
   request), ``sqs_event``, ``deliver`` (a queue's messages to the worker), ``failures`` (the worker's answer),
   ``dead_letters`` (a DLQ's content);
-- waiting on a condition with a deadline instead of sleeping: ``wait_until``.
+- waiting on a condition with a deadline instead of sleeping: ``wait_until``;
+- what a careless or hostile caller sends, for the property tests (Hypothesis strategies): ``JSON_VALUES``,
+  ``REQUESTS``, without the prompts of ``STANDIN_WORDS``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, TypeVar
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from hypothesis import strategies as st
 
 from generate_image.app import lambda_handler as api_handler
 from local.lambda_context import LambdaContext
@@ -169,3 +172,24 @@ def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: 
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)  # a poll interval, not a fixed wait: the deadline bounds the whole wait
+
+
+# Prompts the stand-in treats specially (filters, faults): the properties are about callers, not those knobs.
+STANDIN_WORDS = ("forbidden", "unsafe", "throttle-me", "timeout-me", "outage-me", "corrupt-me", "not-png", "fewer-me")
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+FIELDS = {
+    "prompt": st.text(max_size=40).filter(lambda text: not any(word in text.lower() for word in STANDIN_WORDS)),
+    "negative_prompt": st.text(max_size=20).filter(lambda text: not any(w in text.lower() for w in STANDIN_WORDS)),
+    "width": st.sampled_from([1024, 1344, 768, 512, 0, -1, 10**9]) | JSON_VALUES,
+    "height": st.sampled_from([1024, 768, 1344, 512]) | JSON_VALUES,
+    "number_of_images": st.integers(-2, 7) | JSON_VALUES,
+    "seed": st.integers(-(2**70), 2**70) | JSON_VALUES,
+    "cfg_scale": st.floats() | JSON_VALUES,
+    "quality": st.sampled_from(["standard", "premium", "ultra"]) | JSON_VALUES,
+}
+REQUESTS = st.fixed_dictionaries({}, optional=FIELDS) | st.dictionaries(st.text(max_size=20), JSON_VALUES, max_size=5)
