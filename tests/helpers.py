@@ -8,6 +8,7 @@
 - the functions in-process, called as API Gateway and Lambda's SQS event source call them: ``call`` (an API
   request), ``sqs_event``, ``deliver`` (a queue's messages to the worker), ``failures`` (the worker's answer),
   ``dead_letters`` (a DLQ's content);
+- a running local stack's API over HTTP (the e2e tests): ``post``, ``get``, ``finished`` (a job, once it ends);
 - waiting on a condition with a deadline instead of sleeping: ``wait_until``;
 - what a careless or hostile caller sends, for the property tests (Hypothesis strategies): ``JSON_VALUES``,
   ``REQUESTS``, without the prompts of ``STANDIN_WORDS``.
@@ -19,6 +20,8 @@ import copy
 import json
 import struct
 import time
+import urllib.error
+import urllib.request
 import uuid
 import zlib
 from collections.abc import Callable
@@ -172,6 +175,38 @@ def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: 
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)  # a poll interval, not a fixed wait: the deadline bounds the whole wait
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+    """POST ``body`` to ``url`` (a running local stack's API); the status, headers and JSON answer, errors too."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def get(stack: dict[str, Any], path: str) -> tuple[int, Any]:
+    """GET ``path`` of a running local stack's API with its key; the status and JSON answer, errors too."""
+    request = urllib.request.Request(f"{stack['api_base_url']}{path}", headers={"x-api-key": stack["api_key"]})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def finished(stack: dict[str, Any], job_id: str, what: str = "the job to finish") -> dict[str, Any]:
+    """The job once it has succeeded or failed (polled through GET /jobs/{id}, up to a minute)."""
+
+    def done() -> dict[str, Any] | None:
+        status, job = get(stack, f"/jobs/{job_id}")
+        return job if status == 200 and job["status"] in ("succeeded", "failed") else None
+
+    job = wait_until(done, 60, what)
+    assert job is not None
+    return job
 
 
 # Prompts the stand-in treats specially (filters, faults): the properties are about callers, not those knobs.
