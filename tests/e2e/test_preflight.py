@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import RunningStack, imagegen_executable, start_local_stack, stop_local_stack
-from tests.e2e.test_smoke import cli_in
+from tests.e2e.conftest import RunningStack, cli_in, imagegen_executable, start_local_stack, stop_local_stack
 
 pytestmark = pytest.mark.e2e
 
