@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import RunningStack, cli_in, imagegen_executable, start_local_stack, stop_local_stack
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 DEPLOYER = "deployer"  # the access key id the fresh account's stand-in lets aws-marketplace:Subscribe
 CORE = "stability.stable-image-core-v1:1"
 

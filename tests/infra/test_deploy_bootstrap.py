@@ -7,7 +7,6 @@ import json
 import re
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +15,9 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from local.intrinsics import Resolver
 from local.template import load_template
+from tests.helpers import ROOT
 from tests.infra.cfn import render, translate
 
-ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = ROOT / "deploy" / "github-oidc-bootstrap.yaml"
 SAMCONFIG = ROOT / "samconfig.toml"
 EXEC_POLICIES = ("StackResourcesPolicy", "StackSupportPolicy")
