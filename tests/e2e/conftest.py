@@ -35,7 +35,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +70,6 @@ class RunningStack:
     state_dir: Path
     log_path: Path
     endpoints: dict[str, Any]
-    started_seconds: float
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -91,7 +89,6 @@ def start_local_stack(directory: Path, **env: str) -> RunningStack:
     """``python -m local`` in ``directory`` (state and log there); returns once endpoints.json is written."""
     state_dir = directory / "state"
     log_path = directory / "local-stack.log"
-    started = time.monotonic()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "local"],
@@ -114,7 +111,7 @@ def start_local_stack(directory: Path, **env: str) -> RunningStack:
         process.wait()
         raise
     endpoints = json.loads(endpoints_file.read_text())
-    return RunningStack(process, state_dir, log_path, endpoints, time.monotonic() - started)
+    return RunningStack(process, state_dir, log_path, endpoints)
 
 
 def stop_local_stack(stack: RunningStack, signal_number: int = signal.SIGINT) -> int:
