@@ -19,7 +19,8 @@ Fixtures (a stable API: the CLI tests in tests/e2e/ use them too):
 - ``start_local_stack(tmp_path, **env)`` / ``stop_local_stack(stack, signal)``: a stack of your own (e.g. to
   test Ctrl-C). Waiting on a condition: ``tests.helpers.wait_until``.
 - ``cli`` (module): a ``Cli`` that runs the installed `imagegen` in a directory holding the stack's
-  ``.local/endpoints.json``, as after `make local`.
+  ``.local/endpoints.json``, as after `make local` (``cli_in(directory, endpoints)`` makes one for a stack of
+  your own).
 
 Marker ``needs_jobs_server``: the CLI's job commands against the server side of issue 12 (POST /jobs,
 GET /jobs/{id}, GET /jobs, the worker recording queue messages as jobs); `-m "not needs_jobs_server"`
@@ -34,7 +35,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +70,6 @@ class RunningStack:
     state_dir: Path
     log_path: Path
     endpoints: dict[str, Any]
-    started_seconds: float
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -90,7 +89,6 @@ def start_local_stack(directory: Path, **env: str) -> RunningStack:
     """``python -m local`` in ``directory`` (state and log there); returns once endpoints.json is written."""
     state_dir = directory / "state"
     log_path = directory / "local-stack.log"
-    started = time.monotonic()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "local"],
@@ -113,7 +111,7 @@ def start_local_stack(directory: Path, **env: str) -> RunningStack:
         process.wait()
         raise
     endpoints = json.loads(endpoints_file.read_text())
-    return RunningStack(process, state_dir, log_path, endpoints, time.monotonic() - started)
+    return RunningStack(process, state_dir, log_path, endpoints)
 
 
 def stop_local_stack(stack: RunningStack, signal_number: int = signal.SIGINT) -> int:
@@ -190,9 +188,13 @@ class Cli:
         )
 
 
+def cli_in(directory: Path, endpoints: dict[str, Any]) -> Cli:
+    """A ``Cli`` in ``directory``, which gets the stack's ``.local/endpoints.json`` as after `make local`."""
+    (directory / ".local").mkdir(parents=True, exist_ok=True)
+    (directory / ".local" / "endpoints.json").write_text(json.dumps(endpoints))
+    return Cli(directory, endpoints)
+
+
 @pytest.fixture(scope="module")
 def cli(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    workdir = tmp_path_factory.mktemp("cli-user")
-    (workdir / ".local").mkdir()
-    (workdir / ".local" / "endpoints.json").write_text(json.dumps(local_stack))
-    return Cli(workdir, local_stack)
+    return cli_in(tmp_path_factory.mktemp("cli-user"), local_stack)

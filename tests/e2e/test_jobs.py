@@ -11,31 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_local_stack import post
-from tests.helpers import png_size, wait_until
+from tests.helpers import finished, get, png_size, post, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def get(stack: dict[str, Any], path: str) -> tuple[int, Any]:
-    request = urllib.request.Request(f"{stack['api_base_url']}{path}", headers={"x-api-key": stack["api_key"]})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def finished(stack: dict[str, Any], job_id: str, what: str = "the job to finish") -> dict[str, Any]:
-    """The job once it has succeeded or failed (polled through GET /jobs/{id}, up to a minute)."""
-
-    def done() -> dict[str, Any] | None:
-        status, job = get(stack, f"/jobs/{job_id}")
-        return job if status == 200 and job["status"] in ("succeeded", "failed") else None
-
-    job = wait_until(done, 60, what)
-    assert job is not None
-    return job
 
 
 def test_a_job_queued_over_http_succeeds_with_downloadable_pngs(local_stack: dict[str, Any]) -> None:

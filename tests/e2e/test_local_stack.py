@@ -15,18 +15,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import clients_for, start_local_stack, stop_local_stack
-from tests.helpers import keys_under, png_size, wait_until
+from tests.helpers import keys_under, png_size, post, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read())
 
 
 def generate(stack: dict[str, Any], payload: Any, *, key: str | None = None, url: str | None = None) -> Any:

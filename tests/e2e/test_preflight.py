@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import RunningStack, imagegen_executable, start_local_stack, stop_local_stack
-from tests.e2e.test_smoke import cli_in
+from tests.e2e.conftest import RunningStack, cli_in, imagegen_executable, start_local_stack, stop_local_stack
+from tests.helpers import ROOT
+from tests.standin_requests import CORE
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 DEPLOYER = "deployer"  # the access key id the fresh account's stand-in lets aws-marketplace:Subscribe
-CORE = "stability.stable-image-core-v1:1"
 
 
 def make_preflight(stack: RunningStack, *variables: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -3,21 +3,14 @@ when the stack runs a model Bedrock has retired."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Cli, start_local_stack, stop_local_stack
+from tests.e2e.conftest import cli_in, start_local_stack, stop_local_stack
 
 pytestmark = pytest.mark.e2e
-
-
-def cli_in(directory: Path, endpoints: dict[str, Any]) -> Cli:
-    (directory / ".local").mkdir(parents=True, exist_ok=True)
-    (directory / ".local" / "endpoints.json").write_text(json.dumps(endpoints))
-    return Cli(directory, endpoints)
 
 
 def test_the_smoke_test_passes_against_the_local_stack(local_stack: dict[str, Any], tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from local.template import load_template
+from tests.helpers import ROOT
 from tests.infra.cfn import Rendered, render
 
-OPERATIONS_DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+OPERATIONS_DOC = ROOT / "docs" / "operations.md"
 
 
 @pytest.fixture

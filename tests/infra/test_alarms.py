@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
+from tests.helpers import ROOT
 from tests.infra.cfn import ACCOUNT, REGION, Rendered, render
 from tests.infra.conftest import markdown_anchors
 
@@ -213,7 +213,7 @@ def test_the_outputs_name_everything_an_operator_needs(stack: Rendered) -> None:
 def test_every_runbook_link_in_the_template_points_at_a_section_that_exists() -> None:
     # given every docs/operations.md#anchor and ${RunbookBaseUrl}#anchor the template mentions (alarms,
     # parameter descriptions, comments)
-    template_text = (Path(__file__).resolve().parents[2] / "template.yaml").read_text(encoding="utf-8")
+    template_text = (ROOT / "template.yaml").read_text(encoding="utf-8")
     linked = set(re.findall(r"(?:docs/operations\.md|\$\{RunbookBaseUrl\})#([\w-]+)", template_text))
 
     # then the runbook has a heading for each

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT
+
 CORE = ROOT / "core"
 ARTIFACTS_DIR = "/tmp/sam-build/CoreLayer"  # never created: make -n only prints
 LAMBDA_ARCHITECTURE_OF_WHEELS = {"arm64": "aarch64", "x86_64": "x86_64"}

@@ -7,7 +7,6 @@ import json
 import re
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,11 +15,10 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from local.intrinsics import Resolver
 from local.template import load_template
+from tests.helpers import ROOT
 from tests.infra.cfn import render, translate
 
-ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = ROOT / "deploy" / "github-oidc-bootstrap.yaml"
-APP_TEMPLATE = ROOT / "template.yaml"
 SAMCONFIG = ROOT / "samconfig.toml"
 EXEC_POLICIES = ("StackResourcesPolicy", "StackSupportPolicy")
 
@@ -84,39 +82,28 @@ def boundary_arn(environment: str) -> str:
     return f"arn:aws:iam::000000000000:policy/imagegen-{environment}-functions-boundary"
 
 
-def resolve(node: Any, environment: str, existing_bucket: str = "") -> Any:
-    """The template with Fn::Sub, Ref, GetAtt and Fn::If replaced by concrete values for one environment
-    (no existing OIDC provider; ``existing_bucket`` as the ExistingBucketName parameter)."""
-    names = {
-        "AWS::Partition": "aws",
-        "AWS::Region": "eu-west-1",
-        "AWS::AccountId": "000000000000",
-        "AppName": "imagegen",
+class Placeholders(Resolver):
+    """local.intrinsics' resolver with placeholders for what CloudFormation names: ``<Logical>`` for a Ref to a
+    resource, ``<Logical.Attribute>`` for a GetAtt."""
+
+    def physical_name(self, logical_id: str) -> str:
+        return f"<{logical_id}>"
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        return f"<{logical_id}.{attribute}>"
+
+
+def resolve(template: dict[str, Any], environment: str, existing_bucket: str = "") -> Any:
+    """The template with its intrinsics replaced by concrete values for one environment (no existing OIDC
+    provider; ``existing_bucket`` as the ExistingBucketName parameter); conditions come from the template."""
+    refs = {
         "Environment": environment,
         "GitHubOwner": "example-org",
         "GitHubRepository": "imagegen",
         "ExistingBucketName": existing_bucket,
-        "FunctionsPermissionsBoundary": boundary_arn(environment),
+        "FunctionsPermissionsBoundary": boundary_arn(environment),  # a Ref to a managed policy is its ARN
     }
-    conditions = {"CreateOidcProvider": True, "UseExistingBucket": bool(existing_bucket)}
-    if isinstance(node, dict):
-        if "Fn::Sub" in node:
-            text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
-            return re.sub(r"\$\{([^}]+)\}", lambda m: names.get(m.group(1), f"<{m.group(1)}>"), text)
-        if "Ref" in node:
-            return NO_VALUE if node["Ref"] == "AWS::NoValue" else names.get(node["Ref"], f"<{node['Ref']}>")
-        if "Fn::GetAtt" in node:
-            return "<{}.{}>".format(*node["Fn::GetAtt"])
-        if "Fn::If" in node:
-            name, if_true, if_false = node["Fn::If"]
-            return resolve(if_true if conditions[name] else if_false, environment, existing_bucket)
-        return {key: resolve(value, environment, existing_bucket) for key, value in node.items()}
-    if isinstance(node, list):
-        return [item for item in (resolve(v, environment, existing_bucket) for v in node) if item is not NO_VALUE]
-    return node
-
-
-NO_VALUE = object()
+    return Placeholders(template, "eu-west-1", "000000000000", f"imagegen-{environment}", refs=refs).resolve(template)
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -354,8 +341,6 @@ def test_named_resources_are_limited_to_the_environments_stack(bootstrap: dict[s
 
 def test_the_environments_stack_and_artifact_prefix_match_samconfig() -> None:
     # given samconfig.toml, whose stack names and s3_prefix the roles are scoped to
-    if not SAMCONFIG.exists():
-        pytest.skip("samconfig.toml is not there yet")
     config = tomllib.loads(SAMCONFIG.read_text())
 
     # when each config env's stack name and artifact prefix are read
@@ -382,8 +367,6 @@ def deployed_resource_types() -> set[str]:
 
 def test_the_execution_role_allows_what_the_stacks_resource_types_need(bootstrap: dict[str, Any]) -> None:
     # given the resource types template.yaml deploys and the execution role's permissions
-    if not APP_TEMPLATE.exists():
-        pytest.skip("template.yaml is not there yet")
     policy = exec_role_statements(bootstrap)
     types = deployed_resource_types()
 
@@ -403,8 +386,6 @@ def test_the_execution_role_allows_what_the_stacks_resource_types_need(bootstrap
 
 def test_every_permission_left_out_is_one_the_stack_would_otherwise_be_granted(bootstrap: dict[str, Any]) -> None:
     # given the list of handler permissions the execution role leaves out on purpose
-    if not APP_TEMPLATE.exists():
-        pytest.skip("template.yaml is not there yet")
     policy = exec_role_statements(bootstrap)
     requested = {p for t in deployed_resource_types() for p in handler_permissions(t)}
 
@@ -559,8 +540,6 @@ def test_the_boundary_grants_no_iam_and_only_the_stacks_resources(bootstrap: dic
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_the_boundary_allows_everything_template_yamls_roles_grant(environment: str, existing_bucket: str) -> None:
     # given the boundary, and the roles of template.yaml deployed as that environment's stack
-    if not APP_TEMPLATE.exists():
-        pytest.skip("template.yaml is not there yet")
     template = load_template(BOOTSTRAP)
     boundary = statements(
         resolve(template, environment, existing_bucket)["Resources"]["FunctionsPermissionsBoundary"]["Properties"][
@@ -584,8 +563,6 @@ def test_the_boundary_allows_everything_template_yamls_roles_grant(environment: 
 
 def test_template_yamls_roles_carry_the_boundary_when_it_is_named() -> None:
     # given template.yaml with and without the boundary's name
-    if "FunctionsPermissionsBoundaryName" not in (translate().get("Parameters") or {}):
-        pytest.skip("template.yaml has no FunctionsPermissionsBoundaryName parameter yet (docs/deployment.md)")
     named = render(FunctionsPermissionsBoundaryName="imagegen-dev-functions-boundary")
     unnamed = render()
 

@@ -8,7 +8,6 @@ default endpoint, and declaring them is what lets `sam local invoke --env-vars l
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import botocore.session
 import pytest
@@ -16,9 +15,9 @@ import pytest
 from local.intrinsics import Resolver
 from local.stack import API_FUNCTION, WORKER_FUNCTION, LocalStack, StackSettings
 from local.template import load_template
+from tests.helpers import ROOT
 from tests.infra.cfn import REGION, Rendered
 
-ROOT = Path(__file__).resolve().parents[2]
 SAM_ENV = json.loads((ROOT / "local" / "sam-env.json").read_text())
 FUNCTIONS = [API_FUNCTION, WORKER_FUNCTION]
 ENDPOINT_VARIABLES = {

@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from imagegen_core.catalog import spec_for
 from local.template import load_template
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT
 
 
 def overrides(environment: str, command: str = "deploy") -> dict[str, str]:

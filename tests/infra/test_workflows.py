@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT
+
 WORKFLOWS = ROOT / ".github" / "workflows"
 LINT_WORKFLOWS = ROOT / "scripts" / "lint-workflows"
 MAIN = "github.ref == 'refs/heads/main'"

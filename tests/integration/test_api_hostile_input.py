@@ -16,10 +16,8 @@ from hypothesis import strategies as st
 from generate_image.app import lambda_handler
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
-from tests.helpers import BUCKET, api_event
+from tests.helpers import BUCKET, JSON_VALUES, REQUESTS, api_event, response_headers
 
-# Prompts the stand-in treats specially (filters, faults): the properties are about callers, not those knobs.
-STANDIN_WORDS = ("forbidden", "unsafe", "throttle-me", "timeout-me", "outage-me", "corrupt-me", "not-png", "fewer-me")
 ANSWER_MAX_BYTES = 16 * 1024
 CLIENT_CODES = {"invalid_json", "validation_error", "content_filtered", "bad_request"}
 PROPERTY = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -28,9 +26,7 @@ PROPERTY = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, 
 def answer(event: Any, context: LambdaContext) -> tuple[int, dict[str, str], dict[str, Any], int]:
     response = lambda_handler(event, context)
     raw = response["body"]
-    headers = {**(response.get("headers") or {})}
-    headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
-    return response["statusCode"], headers, json.loads(raw), len(raw.encode())
+    return response["statusCode"], response_headers(response), json.loads(raw), len(raw.encode())
 
 
 def assert_client_error(status: int, body: dict[str, Any], size: int) -> None:
@@ -150,23 +146,6 @@ def test_fewer_images_than_asked_is_a_502_and_none_of_them_is_stored(
 
 
 # --- properties ---------------------------------------------------------------------------------------------
-
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
-    max_leaves=12,
-)
-FIELDS = {
-    "prompt": st.text(max_size=40).filter(lambda text: not any(word in text.lower() for word in STANDIN_WORDS)),
-    "negative_prompt": st.text(max_size=20).filter(lambda text: not any(w in text.lower() for w in STANDIN_WORDS)),
-    "width": st.sampled_from([1024, 1344, 768, 512, 0, -1, 10**9]) | JSON_VALUES,
-    "height": st.sampled_from([1024, 768, 1344, 512]) | JSON_VALUES,
-    "number_of_images": st.integers(-2, 7) | JSON_VALUES,
-    "seed": st.integers(-(2**70), 2**70) | JSON_VALUES,
-    "cfg_scale": st.floats() | JSON_VALUES,
-    "quality": st.sampled_from(["standard", "premium", "ultra"]) | JSON_VALUES,
-}
-REQUESTS = st.fixed_dictionaries({}, optional=FIELDS) | st.dictionaries(st.text(max_size=20), JSON_VALUES, max_size=5)
 
 
 @PROPERTY

@@ -15,17 +15,14 @@ import pytest
 from generate_image.app import lambda_handler
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
-from tests.helpers import BUCKET, api_event, load_event
+from tests.helpers import BUCKET, PNG_SIGNATURE, api_event, load_event, response_headers
 
 Response = dict[str, Any]
 
 
 def invoke(event: dict[str, Any], context: LambdaContext) -> tuple[int, dict[str, Any], Response]:
     response = lambda_handler(event, context)
-    # REST API (payload v1) answers may carry headers in either map; API Gateway merges them.
-    headers = dict(response.get("headers") or {})
-    headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
-    return response["statusCode"], headers, json.loads(response["body"])
+    return response["statusCode"], response_headers(response), json.loads(response["body"])
 
 
 def assert_error(status: int, body: Response, expected_status: int, code: str, request_id: str) -> None:
@@ -60,7 +57,7 @@ def test_the_sample_event_stores_its_image_and_answers_where_it_is(
     # and the object is a real PNG with the promised content type and metadata: nothing of the prompt, not even
     # a hash, that whoever holds a presigned URL could check a guessed prompt against
     stored = aws.get_object(Bucket=BUCKET, Key=image["key"])
-    assert stored["Body"].read().startswith(b"\x89PNG\r\n\x1a\n")
+    assert stored["Body"].read().startswith(PNG_SIGNATURE)
     assert stored["ContentType"] == "image/png"
     assert stored["Metadata"] == {
         "model-id": "stability.stable-image-core-v1:1",

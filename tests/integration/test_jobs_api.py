@@ -9,64 +9,17 @@ from urllib.parse import urlparse
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from generate_image.app import lambda_handler as api_handler
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
-from local.sqs_poller import build_sqs_record
-from sqs_worker.app import lambda_handler as worker_handler
-from tests.helpers import BUCKET, REGION, api_event
+from tests.helpers import BUCKET, REGION, call, dead_letters, deliver
 from tests.integration.conftest import Queues
-from tests.integration.test_sqs_worker import dead_letters
-
-Answer = tuple[int, dict[str, str], dict[str, Any]]
 
 
 @pytest.fixture
 def queue(queues: Queues) -> str:
     """The image queue POST /jobs sends to and the worker reads (QUEUE_URL), in moto as the template makes it."""
     return queues.url
-
-
-def call(method: str, path: str, context: LambdaContext, body: Any = None, **query: str) -> Answer:
-    """One API request as API Gateway sends it (the shape of events/api_generate_image.json)."""
-    event = api_event(body)
-    event.update(httpMethod=method, path=path, resource=path, queryStringParameters=query or None)
-    if body is None:
-        event["body"] = None
-    if path.startswith("/jobs/"):
-        event["resource"], event["pathParameters"] = "/jobs/{job_id}", {"job_id": path.split("/", 2)[2]}
-    response = api_handler(event, context)
-    headers = {**(response.get("headers") or {})}
-    headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
-    return response["statusCode"], headers, json.loads(response["body"])
-
-
-def deliver(queue_url: str, context: LambdaContext, receive_count: int | None = None) -> dict[str, Any]:
-    """Everything waiting in the queue, as one event to the worker (Lambda's record shape), deleted after."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    messages = sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"]
-    ).get("Messages", [])
-    records = [build_sqs_record(message, queue_arn="arn:aws:sqs:eu-west-1:123456789012:q", region=REGION)
-               for message in messages]  # fmt: skip
-    if receive_count is not None:
-        for record in records:
-            record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
-    try:
-        response: dict[str, Any] = worker_handler({"Records": records}, context)
-    except BatchProcessingError:  # every record failed: Lambda's function error, the whole batch comes back
-        response = {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in records]}
-    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
-    for message in messages:
-        if message["MessageId"] not in failed:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        else:
-            sqs.change_message_visibility(
-                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
-    return response
 
 
 # --- POST /jobs ----------------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from imagegen_cli.errors import ExitCode
 from imagegen_cli.main import main
 from imagegen_cli.preflight import Check, Target, preflight
 from local.bedrock_standin import BedrockStandin
+from tests.helpers import ROOT
 from tests.standin_requests import CORE, DEPLOYER, FUNCTION, INPAINT_PROFILE, NOVA, STABILITY_REGION
 
-ROOT = Path(__file__).resolve().parents[2]
 LEGACY_DAY = date(2026, 4, 1)  # Nova Canvas: Legacy since 2026-03-30, end of life 2026-09-30 (the stand-in's dates)
 
 

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
@@ -24,7 +23,7 @@ from imagegen_core.service import default_service
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
 from sqs_worker.app import lambda_handler
-from tests.helpers import BUCKET, PNG_SIGNATURE, REGION, keys_under, load_event
+from tests.helpers import BUCKET, PNG_SIGNATURE, dead_letters, failures, keys_under, load_event, sqs_event
 from tests.integration.conftest import MAX_RECEIVES, Queues
 
 MIXED = {
@@ -34,36 +33,6 @@ MIXED = {
     "filtered": "7c9b3d52-4a1e-4f3c-9a55-0d2f1e6b8a04",
     "throttled": "7c9b3d52-4a1e-4f3c-9a55-0d2f1e6b8a05",
 }
-
-
-def sqs_event(*bodies: str, ids: list[str] | None = None) -> dict[str, Any]:
-    """An SQS event shaped like events/sqs_plain_text.json with one record per body."""
-    template = load_event("sqs_plain_text")["Records"][0]
-    records = []
-    for index, body in enumerate(bodies):
-        record = copy.deepcopy(template)
-        record["messageId"] = ids[index] if ids else f"00000000-0000-4000-8000-{index:012d}"
-        record["body"] = body
-        records.append(record)
-    return {"Records": records}
-
-
-def failures(response: dict[str, Any]) -> list[str]:
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
-
-
-def dead_letters(url: str) -> list[dict[str, Any]]:
-    """Every message in the DLQ, with its attributes as plain strings."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    received: list[dict[str, Any]] = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
-        messages = batch.get("Messages", [])
-        if not messages:
-            return received
-        for message in messages:
-            attributes = {name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()}
-            received.append({"body": message["Body"], "attributes": attributes})
 
 
 @pytest.fixture

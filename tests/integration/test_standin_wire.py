@@ -10,7 +10,6 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from local.bedrock_standin import BedrockStandin
 from local.png import NOTICE
+from tests.helpers import ROOT
 from tests.standin_requests import (
     AMAZON_REGION,
     CORE,
@@ -38,8 +38,6 @@ from tests.standin_requests import (
     stability,
     titan,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

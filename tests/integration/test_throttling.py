@@ -14,10 +14,10 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from imagegen_core.config import get_worker_settings
 from imagegen_core.throttling import current_streak, pace
 from local.bedrock_standin import BedrockStandin
+from local.lambda_context import LambdaContext
 from local.sqs_poller import build_sqs_record
 from sqs_worker.app import lambda_handler
-from tests.conftest import REGION, LambdaContext
-from tests.e2e.conftest import wait_until
+from tests.helpers import REGION, failures, wait_until
 from tests.integration.conftest import Queues
 
 COME_BACK_WITHIN = 20.0  # seconds we wait for a handed-back message; the queue would hide it for 1810 s
@@ -52,10 +52,6 @@ def delivered_again(queues: Queues, message_id: str) -> dict[str, Any]:
     message = wait_until(receive, COME_BACK_WITHIN, f"message {message_id} to be delivered again")
     assert message is not None
     return message
-
-
-def failures(response: dict[str, Any]) -> list[str]:
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
 
 
 def emf_values(printed: str, name: str) -> list[float]:

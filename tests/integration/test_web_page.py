@@ -14,8 +14,8 @@ from generate_image.app import lambda_handler as api_handler
 from imagegen_core.web import assets
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
-from tests.helpers import load_event
-from tests.integration.test_jobs_api import call, deliver, queue  # noqa: F401 (queue: a fixture)
+from tests.helpers import call, deliver, load_event, response_headers
+from tests.integration.conftest import Queues
 
 Answer = tuple[int, dict[str, str], str]
 
@@ -31,13 +31,7 @@ def get(path: str, context: LambdaContext, *, headers: dict[str, str] | None = N
     if path.startswith("/static/"):
         event["pathParameters"] = {"name": path.removeprefix("/static/")}
     response = api_handler(event, context)
-    return response["statusCode"], headers_of(response), response["body"]
-
-
-def headers_of(response: dict[str, Any]) -> dict[str, str]:
-    headers = {**(response.get("headers") or {})}
-    headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
-    return headers
+    return response["statusCode"], response_headers(response), response["body"]
 
 
 def csp(headers: dict[str, str]) -> dict[str, list[str]]:
@@ -53,7 +47,7 @@ def test_the_page_is_served_without_a_key_with_its_base_and_a_strict_policy(
 
     # then it gets the page, rooted at the stage, under the policy
     assert response["statusCode"] == 200
-    headers = headers_of(response)
+    headers = response_headers(response)
     assert headers["Content-Type"] == "text/html; charset=utf-8"
     assert '<base href="/v1/">' in response["body"]
     assert csp(headers)["script-src"] == ["'self'"]
@@ -61,13 +55,13 @@ def test_the_page_is_served_without_a_key_with_its_base_and_a_strict_policy(
 
 
 def test_the_policy_allows_images_from_exactly_where_the_job_s_presigned_urls_point(
-    queue: str,  # noqa: F811 (the fixture)
+    queues: Queues,
     standin: BedrockStandin,
     lambda_context: LambdaContext,
 ) -> None:
     # given a job that succeeded
     _, _, created = call("POST", "/jobs", lambda_context, {"prompt": "a lighthouse", "seed": 5})
-    deliver(queue, lambda_context)
+    deliver(queues.url, lambda_context)
     _, _, job = call("GET", f"/jobs/{created['job_id']}", lambda_context)
     [image] = job["images"]
 

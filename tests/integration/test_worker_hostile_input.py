@@ -16,9 +16,7 @@ from imagegen_core.queue_messages import request_for
 from local.bedrock_standin import BedrockStandin
 from local.lambda_context import LambdaContext
 from sqs_worker.app import lambda_handler
-from tests.helpers import BUCKET, keys_under
-from tests.integration.test_api_hostile_input import JSON_VALUES, REQUESTS, STANDIN_WORDS
-from tests.integration.test_sqs_worker import dead_letters, sqs_event
+from tests.helpers import BUCKET, JSON_VALUES, REQUESTS, STANDIN_WORDS, dead_letters, keys_under, sqs_event
 
 PROPERTY = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 BODIES = (

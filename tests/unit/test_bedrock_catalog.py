@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 from datetime import date
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +19,7 @@ from local.bedrock_catalog import (
 )
 from local.bedrock_formats import BedrockError, amazon_request, nova_size_ok, stability_request
 from tests.conftest import BEFORE_AMAZON_EOL
+from tests.helpers import ROOT
 from tests.standin_requests import (
     CORE,
     END_OF_LIFE,
@@ -35,7 +35,6 @@ from tests.standin_requests import (
     titan,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 29)
 ACTIVE_STABILITY = (CORE, ULTRA, SD35)
 AMAZON = (TITAN, TITAN_V2, NOVA)

@@ -13,7 +13,7 @@ from local.bedrock_faults import NOT_A_PNG, corrupt_base64
 from local.bedrock_formats import Reply
 from local.bedrock_settings import ConfigError
 from local.bedrock_standin import BedrockStandin, StandinSettings, build_parser, settings_from
-from local.png import BOX_COLOUR, INK_COLOUR, NOTICE, SIGNATURE, PngImage, banner_layout, read_png, render_image
+from local.png import BOX_COLOUR, INK_COLOUR, NOTICE, SIGNATURE, banner_layout, read_png, render_image
 from tests.conftest import BEFORE_AMAZON_EOL
 from tests.standin_requests import (
     AMAZON_REGION,
@@ -25,6 +25,7 @@ from tests.standin_requests import (
     TITAN,
     ULTRA,
     encoded,
+    png_of,
     stability,
     titan,
 )
@@ -41,10 +42,6 @@ def offline_before_eol(offline: BedrockStandin) -> BedrockStandin:
     """The offline stand-in on a date when Titan and Nova Canvas still answered."""
     offline.configure(today=BEFORE_AMAZON_EOL)
     return offline
-
-
-def read_png_of(b64: str) -> PngImage:
-    return read_png(base64.b64decode(b64))
 
 
 def error_of(reply: Reply) -> tuple[int, str | None, str]:
@@ -379,7 +376,7 @@ def test_nova_canvas_takes_longer_prompts_its_styles_and_sizes_titan_does_not(
 
     # then
     assert nova.status == 200
-    assert read_png_of(nova.body["images"][0]).width == 1280
+    assert png_of(nova.body["images"][0]).width == 1280
     assert titan_reply.status == 400
 
 
@@ -471,7 +468,7 @@ def test_stability_with_seed_zero_reports_the_seed_it_chose_and_chooses_it_again
     # then
     assert first.body["seeds"] == second.body["seeds"]
     assert first.body["seeds"][0] > 0
-    assert read_png_of(first.body["images"][0]).width == 640
+    assert png_of(first.body["images"][0]).width == 640
 
 
 def test_every_invocation_is_recorded_with_its_body_region_outcome_and_the_knob_at_fault(

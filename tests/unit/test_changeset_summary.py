@@ -7,13 +7,14 @@ import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "changeset-summary.py"
+from tests.helpers import ROOT
+
+SCRIPT = ROOT / "scripts" / "changeset-summary.py"
 STACK_ID = "arn:aws:cloudformation:eu-west-1:000000000000:stack/imagegen-dev/2f1e9a40-7c1b-11ef-9d3a-0a1b2c3d4e5f"
 
 # What `aws cloudformation describe-change-set --output json` answers for a branch that changes the API

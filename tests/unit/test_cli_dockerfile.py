@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-CLI = Path(__file__).resolve().parents[2] / "cli"
+from tests.helpers import ROOT
+
+CLI = ROOT / "cli"
 DOCKERFILE = CLI / "Dockerfile"
 PINNED = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
 BUILD_TOOLS = ("gcc", "build-essential", "make", "g++", "clang", "python3-dev", "libc6-dev", "apt-get install")

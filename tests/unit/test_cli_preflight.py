@@ -24,8 +24,8 @@ from imagegen_cli.preflight import (
     samconfig_parameters,
 )
 from imagegen_core.catalog import as_document
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CORE = "stability.stable-image-core-v1:1"
 
 

@@ -31,7 +31,7 @@ from imagegen_cli.jobs_api import JOB_ID
 from imagegen_cli.main import main
 from imagegen_cli.output import OutputFolder, safe_file_name
 from imagegen_cli.urls import url_problem
-from tests.helpers import REGION
+from tests.helpers import PNG_SIGNATURE, REGION
 from tests.unit.cli_http import CannedServer, job_body, running_server, success_body, tiny_png
 from tests.unit.conftest import FakeClock
 
@@ -98,7 +98,7 @@ def assert_only_whole_pngs_added(workdir: Path, before: set[Path], out_dir: Path
     for path in set(workdir.rglob("*")) - before:
         if path.is_file():
             assert path.parent == out_dir, path
-            assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+            assert path.read_bytes().startswith(PNG_SIGNATURE)
             assert path.read_bytes().endswith(PNG_END)
 
 
@@ -225,8 +225,8 @@ json_values = st.recursive(
 )
 download_bodies = st.one_of(
     st.just(tiny_png(4, 4)),
-    st.binary(max_size=64).map(lambda tail: b"\x89PNG\r\n\x1a\n" + tail),
-    st.binary(max_size=64).map(lambda head: b"\x89PNG\r\n\x1a\n" + head + PNG_END),
+    st.binary(max_size=64).map(lambda tail: PNG_SIGNATURE + tail),
+    st.binary(max_size=64).map(lambda head: PNG_SIGNATURE + head + PNG_END),
     st.binary(max_size=64),
 )
 statuses = st.sampled_from([200, 200, 200, 201, 204, 301, 400, 403, 404, 413, 422, 429, 500, 502, 503, 504])

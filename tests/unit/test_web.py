@@ -25,7 +25,6 @@ from imagegen_core.web import (
     page_base,
     render_page,
 )
-from tests.conftest import TITAN
 
 ORIGIN = "http://127.0.0.1:4566"
 
@@ -255,7 +254,7 @@ def test_titan_s_choices_add_its_options_with_the_request_model_s_bounds_and_its
         "cfg_scale": {"default": 8.0, "minimum": 1.1, "maximum": 10.0},
         "quality": {"default": "standard", "enum": ["standard", "premium"]},
     }
-    assert before["model"]["model_id"] == TITAN
+    assert before["model"]["model_id"] == titan
 
 
 def test_an_inference_profile_shows_its_own_id_and_its_foundation_model(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,9 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.test_jobs import finished
 from tests.e2e.web.conftest import PageRecord
-from tests.helpers import png_size
+from tests.helpers import finished, png_size
 
 pytestmark = pytest.mark.e2e
 
