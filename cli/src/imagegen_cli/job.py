@@ -20,7 +20,7 @@ from imagegen_cli.errors import ExitCode, JobFailed, PartialFailure, StillRunnin
 from imagegen_cli.jobs_api import Job, JobsApi, job_id_problem
 from imagegen_cli.option_types import positive_number
 from imagegen_cli.output import OutputFolder
-from imagegen_cli.saving import ImageToSave, file_stem, save_images, where_kept
+from imagegen_cli.saving import ImageToSave, file_stem, not_downloaded, save_images, where_kept
 from imagegen_cli.waiting import Clock, wait_for_job
 
 NEEDS = ()  # the API URL or the API base URL: api_base_url() says which is missing
@@ -134,10 +134,7 @@ def _save(job: Job, folder: OutputFolder, args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     if failed:
-        raise PartialFailure(
-            f"{len(failed)} of {len(images)} images could not be downloaded; they are still in the bucket: "
-            + ", ".join(failed)
-        )
+        raise PartialFailure(not_downloaded(failed, len(images)))
     return ExitCode.OK
 
 
