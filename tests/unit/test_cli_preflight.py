@@ -15,6 +15,7 @@ import pytest
 from botocore.stub import Stubber
 
 from imagegen_cli.errors import ConfigError
+from imagegen_cli.main import main
 from imagegen_cli.preflight import (
     Target,
     environment_endpoint,
@@ -146,3 +147,19 @@ def test_the_report_names_the_bedrock_endpoint_when_the_environment_moves_it(
 ) -> None:
     # given / when / then
     assert environment_endpoint(env).url == endpoint
+
+
+@pytest.mark.usefixtures("empty_working_directory")
+def test_a_bedrock_endpoint_that_is_not_a_url_is_a_configuration_error_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", "not a url")
+
+    # when
+    code = main(["preflight"])
+
+    # then the Bedrock client that cannot be made is a usage error (exit 2) in one line
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.strip() == "imagegen: cannot set up the AWS bedrock client: Invalid endpoint: not a url"

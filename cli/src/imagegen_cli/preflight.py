@@ -41,7 +41,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from imagegen_cli.api import PNG_SIGNATURE
-from imagegen_cli.aws import CLIENT_CONFIG, as_cli_error
+from imagegen_cli.aws import as_cli_error, make_client
 from imagegen_cli.config import DEFAULT_ENDPOINTS_FILE, LOCAL_CREDENTIALS, Settings
 from imagegen_cli.errors import CheckFailed, ConfigError, ExitCode
 
@@ -223,7 +223,7 @@ def preflight(
     day = today or datetime.now(UTC).date()
 
     def client(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint.url, config=CLIENT_CONFIG)
+        return make_client(session, service, endpoint_url=endpoint.url)
 
     subscription = _Subscription()
     steps: list[Callable[[], Check | None]] = [
