@@ -42,7 +42,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from imagegen_cli.api import PNG_SIGNATURE
 from imagegen_cli.aws import as_cli_error, make_client
-from imagegen_cli.config import DEFAULT_ENDPOINTS_FILE, LOCAL_CREDENTIALS, Settings
+from imagegen_cli.config import DEFAULT_ENDPOINTS_FILE, Settings, endpoints_file_credentials, read_endpoints_file
 from imagegen_cli.errors import CheckFailed, ConfigError, ExitCode
 
 GEOGRAPHIES = ("us", "eu", "apac", "global")
@@ -181,19 +181,16 @@ def local_endpoint(path: Path | None, env: Mapping[str, str]) -> Endpoint:
     """The local stack's Bedrock stand-in, from its endpoints file; its fake credentials unless the environment
     names an access key (as the stand-in's ``marketplace_subscribers`` knob may, to play a deployer)."""
     path = path or DEFAULT_ENDPOINTS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist: start the local stack with `make local` first") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    url = data.get("bedrock_endpoint_url") if isinstance(data, dict) else None
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist: start the local stack with `make local` first")
+    data = read_endpoints_file(path)
+    url = data.get("bedrock_endpoint_url")
     if not isinstance(url, str) or not url:
         raise ConfigError(f"{path} names no bedrock_endpoint_url: restart the local stack with `make local`")
-    credentials = (str(data.get("aws_access_key_id") or ""), str(data.get("aws_secret_access_key") or ""))
+    credentials = endpoints_file_credentials(data)
     if env.get("AWS_ACCESS_KEY_ID", "").strip() and env.get("AWS_SECRET_ACCESS_KEY", "").strip():
         credentials = (env["AWS_ACCESS_KEY_ID"].strip(), env["AWS_SECRET_ACCESS_KEY"].strip())
-    return Endpoint(url=url, credentials=credentials if all(credentials) else LOCAL_CREDENTIALS, source=f"{path}")
+    return Endpoint(url=url, credentials=credentials, source=f"{path}")
 
 
 def load_catalog() -> dict[str, Any]:
