@@ -115,9 +115,12 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    target = resolve_target(args, os.environ)
+    catalog = load_catalog()
+    target = resolve_target(args, os.environ, catalog)
     endpoint = local_endpoint(args.endpoints, os.environ) if args.local else environment_endpoint(os.environ)
-    checks = list(preflight(target, canary=args.canary, allow_legacy=args.allow_legacy, endpoint=endpoint))
+    checks = list(
+        preflight(target, canary=args.canary, allow_legacy=args.allow_legacy, endpoint=endpoint, catalog=catalog)
+    )
     failed = [check for check in checks if not check.ok]
     if args.json:
         report = {"model_id": target.model_id, "region": target.region, "bedrock_endpoint": endpoint.url}
@@ -136,9 +139,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.OK
 
 
-def resolve_target(args: argparse.Namespace, env: Mapping[str, str]) -> Target:
-    """Flags, then MODEL_ID / BEDROCK_REGION, then the samconfig environment, then the catalog's defaults."""
-    catalog = load_catalog()
+def resolve_target(
+    args: argparse.Namespace, env: Mapping[str, str], catalog: Mapping[str, Any] | None = None
+) -> Target:
+    """Flags, then MODEL_ID / BEDROCK_REGION, then the samconfig environment, then the catalog's defaults
+    (``catalog``, or the shipped one when None)."""
+    catalog = catalog if catalog is not None else load_catalog()
     from_config: dict[str, str] = {}
     if args.config_env:
         from_config = samconfig_parameters(args.samconfig, args.config_env)
@@ -212,9 +218,11 @@ def preflight(
     session: Any = None,
     today: date | None = None,
     endpoint: Endpoint | None = None,
+    catalog: Mapping[str, Any] | None = None,
 ) -> Iterator[Check]:
-    """The checks, one after the other; a failed check ends the run (the next ones would only repeat it)."""
-    catalog = load_catalog()
+    """The checks, one after the other; a failed check ends the run (the next ones would only repeat it).
+    ``catalog`` is the shipped one (``load_catalog()``) unless given."""
+    catalog = catalog if catalog is not None else load_catalog()
     endpoint = endpoint or Endpoint()
     session = session or endpoint.session(target.region)
     day = today or datetime.now(UTC).date()
