@@ -18,7 +18,7 @@ from imagegen_cli.config import Settings, api_base_url
 from imagegen_cli.console import one_line
 from imagegen_cli.errors import ExitCode, JobFailed, PartialFailure, StillRunning
 from imagegen_cli.jobs_api import Job, JobsApi, job_id_problem
-from imagegen_cli.option_types import positive_number
+from imagegen_cli.option_types import positive_number, shown
 from imagegen_cli.output import OutputFolder
 from imagegen_cli.saving import ImageToSave, file_stem, not_downloaded, save_images, where_kept
 from imagegen_cli.waiting import Clock, wait_for_job
@@ -36,8 +36,7 @@ def job_id(text: str) -> str:
     """An argparse type: the id as given, when it can be a job id (it goes into a URL path)."""
     problem = job_id_problem(text)
     if problem:
-        shown = repr(text) if len(text) <= 60 else repr(text[:60]) + "..."
-        raise argparse.ArgumentTypeError(f"{shown}: {problem}")
+        raise argparse.ArgumentTypeError(f"{shown(text, 60)}: {problem}")
     return text
 
 
