@@ -93,8 +93,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def describe(job: Job) -> list[str]:
     """The job as lines of ``label value``, every value printable and on its one line."""
-    attempts = f" (attempt {job.attempts})" if job.attempts else ""
-    fields = [("job", job.job_id), ("status", one_line(job.status, 40) + attempts)]
+    fields = [("job", job.job_id), ("status", _status(job))]
     for label, name in (
         ("source", "source"),
         ("model", "model_id"),
@@ -138,8 +137,13 @@ def _save(job: Job, folder: OutputFolder, args: argparse.Namespace) -> int:
 
 
 def _print_progress(job: Job) -> None:
+    print(f"job {job.job_id}: {_status(job)}", file=sys.stderr)
+
+
+def _status(job: Job) -> str:
+    """The job's status as shown, with its attempt when the API counts them: ``running (attempt 2)``."""
     attempts = f" (attempt {job.attempts})" if job.attempts else ""
-    print(f"job {job.job_id}: {one_line(job.status, 40)}{attempts}", file=sys.stderr)
+    return one_line(job.status, 40) + attempts
 
 
 def _no_progress(job: Job) -> None:
