@@ -40,6 +40,11 @@ def job_id(text: str) -> str:
     return text
 
 
+def say_queued(job_id: str) -> None:
+    """On stderr, for `generate --async` and `submit`: the job is queued, and how to wait for it."""
+    print(f"queued job {job_id}; `imagegen job {job_id} --wait --out DIR` waits for it", file=sys.stderr)
+
+
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "job",
