@@ -24,13 +24,9 @@ from imagegen_cli.main import main
 from tests.helpers import REGION
 from tests.unit.cli_http import CannedServer, success_body, tiny_png
 
+pytestmark = pytest.mark.usefixtures("empty_working_directory")  # no .local/endpoints.json to find
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables."""
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

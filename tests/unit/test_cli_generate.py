@@ -11,12 +11,7 @@ import pytest
 from imagegen_cli.main import main
 from tests.unit.cli_http import CannedServer, success_body, tiny_png
 
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables and
-    sets fake credentials and the region."""
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("empty_working_directory")  # no .local/endpoints.json to find
 
 
 def generate(server: CannedServer, *extra: str, key: str = "secret-key") -> int:
