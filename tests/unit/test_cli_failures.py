@@ -24,13 +24,9 @@ from imagegen_cli.main import main
 from tests.helpers import REGION
 from tests.unit.cli_http import CannedServer, success_body, tiny_png
 
+pytestmark = pytest.mark.usefixtures("empty_working_directory")  # no .local/endpoints.json to find
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables."""
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
@@ -569,6 +565,24 @@ def test_an_endpoint_that_answers_like_no_aws_service_is_one_api_error_line(
     # then
     assert code == 3
     assert "endpoint" in one_line_failure(capsys.readouterr().err)
+
+
+def test_a_smoke_test_whose_dead_letter_queue_answers_like_no_aws_service_is_one_api_error_line(
+    server: CannedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given an --endpoint-url whose server answers GetQueueAttributes with JSON that has no Attributes
+    server.answer("/", 200, {"unexpected": True}, {"Content-Type": "application/x-amz-json-1.0"})
+    queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/images"
+    monkeypatch.setenv("IMAGEGEN_IMAGE_PREFIX", "team-a")
+    settings = ["--queue-url", queue, "--dlq-url", queue, "--bucket", "images", "--endpoint-url", server.base]
+    # when
+    code = main(["smoke", "--api-url", f"{server.base}/generate-image", *settings])
+    # then the documented exit code of an AWS error, before anything is generated
+    assert code == 3
+    line = one_line_failure(capsys.readouterr().err)
+    assert "GetQueueAttributes has no Attributes" in line
+    assert "endpoint" in line
+    assert server.requested("/generate-image") == []
 
 
 # --- server ids that would lead out of the output folder ------------------------------------------------

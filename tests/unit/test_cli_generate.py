@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
 import pytest
 
 from imagegen_cli.main import main
+from imagegen_cli.preflight import load_catalog
 from tests.unit.cli_http import CannedServer, success_body, tiny_png
 
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables and
-    sets fake credentials and the region."""
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("empty_working_directory")  # no .local/endpoints.json to find
 
 
 def generate(server: CannedServer, *extra: str, key: str = "secret-key") -> int:
@@ -132,6 +129,28 @@ def test_each_api_error_code_gets_its_own_explanation_and_exit_code_3(
     assert "request id req-42" in err
     for phrase in phrases:
         assert phrase in err
+
+
+def test_a_model_error_suggests_only_live_models_and_a_region_that_offers_the_one_it_names(
+    server: CannedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given
+    body = {"error": {"code": "model_error", "message": "Bedrock said no"}, "request_id": "req-42"}
+    server.answer("/generate-image", 502, body)
+    # when
+    exit_code = generate(server)
+    # then every model of the catalog that the advice names has no end-of-life or legacy date
+    assert exit_code == 3
+    err = capsys.readouterr().err
+    models = {model["model_id"]: model for model in load_catalog()["models"]}
+    named = [model for model_id, model in models.items() if model_id in err]
+    assert named
+    assert all(model["end_of_life"] is None and model["legacy_since"] is None for model in named)
+    # and the deploy command's BedrockRegion is one where the catalog lists its ModelId
+    suggested = re.search(r"ModelId=(\S+) BedrockRegion=(\S+)", err)
+    assert suggested is not None, err
+    model_id, region = suggested.groups()
+    assert region in models[model_id]["regions"]
 
 
 def test_a_validation_error_lists_each_field_under_the_option_that_sets_it(

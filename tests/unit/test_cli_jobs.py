@@ -13,13 +13,9 @@ from imagegen_cli.main import main
 from tests.unit.cli_http import JOB_ID, CannedServer, job_body, tiny_png
 from tests.unit.conftest import FakeClock
 
+pytestmark = pytest.mark.usefixtures("empty_working_directory")  # no .local/endpoints.json to find
+
 JOB_PATH = f"/jobs/{JOB_ID}"
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An empty working directory (no .local/endpoints.json); tests/conftest.py clears our variables."""
-    monkeypatch.chdir(tmp_path)
 
 
 def imagegen(server: CannedServer, *arguments: str) -> int:

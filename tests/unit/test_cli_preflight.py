@@ -15,10 +15,12 @@ import pytest
 from botocore.stub import Stubber
 
 from imagegen_cli.errors import ConfigError
+from imagegen_cli.main import main
 from imagegen_cli.preflight import (
     Target,
     environment_endpoint,
     load_catalog,
+    local_endpoint,
     preflight,
     resolve_target,
     samconfig_parameters,
@@ -146,3 +148,65 @@ def test_the_report_names_the_bedrock_endpoint_when_the_environment_moves_it(
 ) -> None:
     # given / when / then
     assert environment_endpoint(env).url == endpoint
+
+
+@pytest.mark.usefixtures("empty_working_directory")
+def test_a_bedrock_endpoint_that_is_not_a_url_is_a_configuration_error_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", "not a url")
+
+    # when
+    code = main(["preflight"])
+
+    # then the Bedrock client that cannot be made is a usage error (exit 2) in one line
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.strip() == "imagegen: cannot set up the AWS bedrock client: Invalid endpoint: not a url"
+
+
+@pytest.mark.parametrize(
+    ("env", "credentials"),
+    [
+        ({}, ("stand-in-key", "stand-in-secret")),
+        ({"AWS_ACCESS_KEY_ID": "deployer", "AWS_SECRET_ACCESS_KEY": "s"}, ("deployer", "s")),
+    ],
+)
+def test_local_preflight_asks_the_stand_in_the_endpoints_file_names_with_its_credentials_unless_the_env_has_a_pair(
+    tmp_path: Path, env: dict[str, str], credentials: tuple[str, str]
+) -> None:
+    # given
+    path = tmp_path / "endpoints.json"
+    names = {"aws_access_key_id": "stand-in-key", "aws_secret_access_key": "stand-in-secret"}
+    path.write_text(json.dumps({"bedrock_endpoint_url": "http://127.0.0.1:5001", **names}))
+
+    # when
+    endpoint = local_endpoint(path, env)
+
+    # then
+    assert (endpoint.url, endpoint.credentials, endpoint.source) == ("http://127.0.0.1:5001", credentials, str(path))
+
+
+@pytest.mark.parametrize(
+    ("content", "phrase"),
+    [
+        (None, "does not exist: start the local stack with `make local` first"),
+        ("{not json", "is not readable JSON"),
+        ("[1]", "must hold a JSON object"),
+        ('{"aws_endpoint_url": "http://127.0.0.1:5000"}', "names no bedrock_endpoint_url"),
+    ],
+)
+def test_local_preflight_without_a_usable_endpoints_file_is_a_configuration_error_naming_it(
+    tmp_path: Path, content: str | None, phrase: str
+) -> None:
+    # given
+    path = tmp_path / "endpoints.json"
+    if content is not None:
+        path.write_text(content)
+
+    # when / then
+    with pytest.raises(ConfigError) as raised:
+        local_endpoint(path, {})
+    assert str(path) in str(raised.value)
+    assert phrase in str(raised.value)

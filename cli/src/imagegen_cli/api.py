@@ -102,16 +102,23 @@ def _checked_answer(answer: Any) -> dict[str, Any]:
     otherwise. Whether each URL can be downloaded is found out image by image."""
     if not isinstance(answer, dict) or not isinstance(answer.get("images"), list):
         raise ApiError("bad_response", f"the answer has no image list: {one_line(answer, 100)}", status=200)
-    request_id = answer.get("request_id")
-    count = len(answer["images"])
-    if not 1 <= count <= MAX_IMAGES_IN_ANSWER:
-        message = f"the answer lists {count} images (expected 1 to {MAX_IMAGES_IN_ANSWER})"
-        raise ApiError("bad_response", message, status=200, request_id=request_id, body=answer)
-    for index, image in enumerate(answer["images"], start=1):
-        if not isinstance(image, dict) or not isinstance(image.get("url"), str):
-            message = f"image {index} of the answer is not an object with a URL: {one_line(image, 100)}"
-            raise ApiError("bad_response", message, status=200, request_id=request_id, body=answer)
+    checked_images(answer["images"], "the answer", "lists", body=answer, request_id=answer.get("request_id"))
     return answer
+
+
+def checked_images(images: Any, what: str, listed: str, *, body: Any, request_id: Any = None) -> list[dict[str, Any]]:
+    """``images`` when it is a list of 1 to MAX_IMAGES_IN_ANSWER objects, each with a text URL; ApiError
+    ``bad_response`` otherwise, saying ``f"{what} {listed} {count} images"``. The one check of an image list, for the
+    answer of POST /generate-image and for a succeeded job."""
+    if not isinstance(images, list) or not 1 <= len(images) <= MAX_IMAGES_IN_ANSWER:
+        count = len(images) if isinstance(images, list) else "no"
+        message = f"{what} {listed} {count} images (expected 1 to {MAX_IMAGES_IN_ANSWER})"
+        raise ApiError("bad_response", message, status=200, request_id=request_id, body=body)
+    for index, image in enumerate(images, start=1):
+        if not isinstance(image, dict) or not isinstance(image.get("url"), str):
+            message = f"image {index} of {what} is not an object with a URL: {one_line(image, 100)}"
+            raise ApiError("bad_response", message, status=200, request_id=request_id, body=body)
+    return images
 
 
 def download(url: str, path: Path, timeout: float = 60.0) -> int:

@@ -254,17 +254,28 @@ def _fill_from_endpoints_file(
         if explicit:
             raise ConfigError(f"endpoints file {path} does not exist (start the local stack with `make local`)")
         return LOCAL_CREDENTIALS, None
+    data = read_endpoints_file(path)
+    found = {name: _text(data.get(key)) for name, key in _FILE_KEYS.items()}
+    _fill(values, sources, found, f"file {path}")
+    return endpoints_file_credentials(data), found["region"]
+
+
+def read_endpoints_file(path: Path) -> dict[str, Any]:
+    """The JSON object of an endpoints file (``make local`` writes ``.local/endpoints.json``); ConfigError when
+    it cannot be read, is not JSON or is not an object. What a missing file means is the caller's to say."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"endpoints file {path} is not readable JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"endpoints file {path} must hold a JSON object")
-    found = {name: _text(data.get(key)) for name, key in _FILE_KEYS.items()}
-    _fill(values, sources, found, f"file {path}")
+    return data
+
+
+def endpoints_file_credentials(data: Mapping[str, Any]) -> tuple[str, str]:
+    """The fake credentials an endpoints file names for the local emulation, or ours when it names no pair."""
     key_id, secret = _text(data.get("aws_access_key_id")), _text(data.get("aws_secret_access_key"))
-    credentials = (key_id, secret) if key_id and secret else LOCAL_CREDENTIALS
-    return credentials, found["region"]
+    return (key_id, secret) if key_id and secret else LOCAL_CREDENTIALS
 
 
 def _text(value: Any) -> str | None:

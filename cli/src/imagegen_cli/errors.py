@@ -188,7 +188,8 @@ def _explain_model(error: ApiError) -> str:
         "If this repeats, the model may not be enabled in the stack's Bedrock region, or may not exist.\n"
         "The model is the stack's MODEL_ID setting: grant access to it in the Bedrock console (Model access),\n"
         "or redeploy with another model, e.g.\n"
-        "  sam deploy --parameter-overrides ModelId=amazon.nova-canvas-v1:0   (or stability.sd3-5-large-v1:0)\n"
+        "  sam deploy --parameter-overrides ModelId=stability.stable-image-core-v1:1 BedrockRegion=us-west-2"
+        "   (or stability.sd3-5-large-v1:0)\n"
         "(locally: LOCAL_MODEL_ID=<id> make local)."
     )
 

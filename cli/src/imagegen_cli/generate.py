@@ -20,10 +20,11 @@ from imagegen_cli.api import ImagegenApi
 from imagegen_cli.config import Settings, api_base_url
 from imagegen_cli.errors import ApiError, ExitCode, PartialFailure, UsageError
 from imagegen_cli.generation_options import add_generation_options, prompt_text, request_fields
+from imagegen_cli.job import say_queued
 from imagegen_cli.jobs_api import JobsApi, job_id_problem
 from imagegen_cli.option_types import positive_number
 from imagegen_cli.output import OutputFolder
-from imagegen_cli.saving import ImageToSave, file_stem, save_images, where_kept
+from imagegen_cli.saving import ImageToSave, file_stem, not_downloaded, save_images, where_kept
 from imagegen_cli.spinner import Spinner, wants_spinner
 
 NEEDS = ("api_url",)
@@ -99,7 +100,7 @@ def _queue_job(args: argparse.Namespace, settings: Settings) -> int:
     job_id = receipt["job_id"]  # checked by JobsApi.create
     print(json.dumps(receipt, indent=2) if args.json else job_id)
     if not args.quiet:
-        print(f"queued job {job_id}; `imagegen job {job_id} --wait --out DIR` waits for it", file=sys.stderr)
+        say_queued(job_id)
     return ExitCode.OK
 
 
@@ -120,10 +121,7 @@ def _save_all(answer: dict[str, Any], folder: OutputFolder, asked: int, args: ar
     failed = save_images(images, folder, stem, timeout=args.timeout, paths_on_stdout=not args.json, quiet=args.quiet)
     problems = []
     if failed:
-        problems.append(
-            f"{len(failed)} of {len(images)} images could not be downloaded; they are still in the bucket: "
-            + ", ".join(failed)
-        )
+        problems.append(not_downloaded(failed, len(images)))
     if len(images) < asked:
         problems.append(f"the API returned {len(images)} of the {asked} images asked for")
     if problems:

@@ -18,9 +18,9 @@ from imagegen_cli.config import Settings, api_base_url
 from imagegen_cli.console import one_line
 from imagegen_cli.errors import ExitCode, JobFailed, PartialFailure, StillRunning
 from imagegen_cli.jobs_api import Job, JobsApi, job_id_problem
-from imagegen_cli.option_types import positive_number
+from imagegen_cli.option_types import positive_number, shown
 from imagegen_cli.output import OutputFolder
-from imagegen_cli.saving import ImageToSave, file_stem, save_images, where_kept
+from imagegen_cli.saving import ImageToSave, file_stem, not_downloaded, save_images, where_kept
 from imagegen_cli.waiting import Clock, wait_for_job
 
 NEEDS = ()  # the API URL or the API base URL: api_base_url() says which is missing
@@ -36,9 +36,13 @@ def job_id(text: str) -> str:
     """An argparse type: the id as given, when it can be a job id (it goes into a URL path)."""
     problem = job_id_problem(text)
     if problem:
-        shown = repr(text) if len(text) <= 60 else repr(text[:60]) + "..."
-        raise argparse.ArgumentTypeError(f"{shown}: {problem}")
+        raise argparse.ArgumentTypeError(f"{shown(text, 60)}: {problem}")
     return text
+
+
+def say_queued(job_id: str) -> None:
+    """On stderr, for `generate --async` and `submit`: the job is queued, and how to wait for it."""
+    print(f"queued job {job_id}; `imagegen job {job_id} --wait --out DIR` waits for it", file=sys.stderr)
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -94,8 +98,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def describe(job: Job) -> list[str]:
     """The job as lines of ``label value``, every value printable and on its one line."""
-    attempts = f" (attempt {job.attempts})" if job.attempts else ""
-    fields = [("job", job.job_id), ("status", one_line(job.status, 40) + attempts)]
+    fields = [("job", job.job_id), ("status", _status(job))]
     for label, name in (
         ("source", "source"),
         ("model", "model_id"),
@@ -134,16 +137,18 @@ def _save(job: Job, folder: OutputFolder, args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     if failed:
-        raise PartialFailure(
-            f"{len(failed)} of {len(images)} images could not be downloaded; they are still in the bucket: "
-            + ", ".join(failed)
-        )
+        raise PartialFailure(not_downloaded(failed, len(images)))
     return ExitCode.OK
 
 
 def _print_progress(job: Job) -> None:
+    print(f"job {job.job_id}: {_status(job)}", file=sys.stderr)
+
+
+def _status(job: Job) -> str:
+    """The job's status as shown, with its attempt when the API counts them: ``running (attempt 2)``."""
     attempts = f" (attempt {job.attempts})" if job.attempts else ""
-    print(f"job {job.job_id}: {one_line(job.status, 40)}{attempts}", file=sys.stderr)
+    return one_line(job.status, 40) + attempts
 
 
 def _no_progress(job: Job) -> None:

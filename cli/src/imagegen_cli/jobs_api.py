@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from imagegen_cli.api import MAX_IMAGES_IN_ANSWER, ImagegenApi
+from imagegen_cli.api import ImagegenApi, checked_images
 from imagegen_cli.console import one_line
 from imagegen_cli.errors import ApiError, JobNotFound, JobsRouteMissing
 
@@ -170,14 +170,10 @@ def parse_page(answer: Any) -> JobPage:
 
 
 def _images(images: Any, what: str, job: dict[str, Any]) -> tuple[JobImage, ...]:
-    """A succeeded job's images: 1 to 5 objects, each with a URL (whether it downloads is seen per image)."""
-    if not isinstance(images, list) or not 1 <= len(images) <= MAX_IMAGES_IN_ANSWER:
-        count = len(images) if isinstance(images, list) else "no"
-        raise _bad(f"{what} has succeeded with {count} images (expected 1 to {MAX_IMAGES_IN_ANSWER})", job)
+    """A succeeded job's images: 1 to 5 objects, each with a URL (whether it downloads is seen per image),
+    with their key and size when those are usable."""
     found = []
-    for index, image in enumerate(images, start=1):
-        if not isinstance(image, dict) or not isinstance(image.get("url"), str):
-            raise _bad(f"image {index} of {what} is not an object with a URL: {one_line(image, 100)}", job)
+    for image in checked_images(images, what, "has succeeded with", body=job):
         key = image.get("key")
         width, height = _size(image.get("width")), _size(image.get("height"))
         found.append(JobImage(image["url"], key if isinstance(key, str) else None, width, height))

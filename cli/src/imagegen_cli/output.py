@@ -24,9 +24,9 @@ class OutputFolder:
     path: Path
 
     @classmethod
-    def prepare(cls, path: Path, option: str = "--out") -> OutputFolder:
-        """The folder, created if needed and proven writable; ConfigError (exit 2) naming ``option`` if not."""
-        where = f"{option} {str(path)[:200]!r}"
+    def prepare(cls, path: Path) -> OutputFolder:
+        """The folder, created if needed and proven writable; ConfigError (exit 2) naming --out if not."""
+        where = f"--out {str(path)[:200]!r}"
         try:
             if path.exists() and not path.is_dir():
                 raise ConfigError(f"{where} exists and is not a folder: choose another --out")

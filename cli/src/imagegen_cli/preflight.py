@@ -41,8 +41,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from imagegen_cli.api import PNG_SIGNATURE
-from imagegen_cli.aws import CLIENT_CONFIG, as_cli_error
-from imagegen_cli.config import DEFAULT_ENDPOINTS_FILE, LOCAL_CREDENTIALS, Settings
+from imagegen_cli.aws import as_cli_error, make_client
+from imagegen_cli.config import DEFAULT_ENDPOINTS_FILE, Settings, endpoints_file_credentials, read_endpoints_file
 from imagegen_cli.errors import CheckFailed, ConfigError, ExitCode
 
 GEOGRAPHIES = ("us", "eu", "apac", "global")
@@ -115,9 +115,12 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    target = resolve_target(args, os.environ)
+    catalog = load_catalog()
+    target = resolve_target(args, os.environ, catalog)
     endpoint = local_endpoint(args.endpoints, os.environ) if args.local else environment_endpoint(os.environ)
-    checks = list(preflight(target, canary=args.canary, allow_legacy=args.allow_legacy, endpoint=endpoint))
+    checks = list(
+        preflight(target, canary=args.canary, allow_legacy=args.allow_legacy, endpoint=endpoint, catalog=catalog)
+    )
     failed = [check for check in checks if not check.ok]
     if args.json:
         report = {"model_id": target.model_id, "region": target.region, "bedrock_endpoint": endpoint.url}
@@ -136,9 +139,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.OK
 
 
-def resolve_target(args: argparse.Namespace, env: Mapping[str, str]) -> Target:
-    """Flags, then MODEL_ID / BEDROCK_REGION, then the samconfig environment, then the catalog's defaults."""
-    catalog = load_catalog()
+def resolve_target(
+    args: argparse.Namespace, env: Mapping[str, str], catalog: Mapping[str, Any] | None = None
+) -> Target:
+    """Flags, then MODEL_ID / BEDROCK_REGION, then the samconfig environment, then the catalog's defaults
+    (``catalog``, or the shipped one when None)."""
+    catalog = catalog if catalog is not None else load_catalog()
     from_config: dict[str, str] = {}
     if args.config_env:
         from_config = samconfig_parameters(args.samconfig, args.config_env)
@@ -181,19 +187,16 @@ def local_endpoint(path: Path | None, env: Mapping[str, str]) -> Endpoint:
     """The local stack's Bedrock stand-in, from its endpoints file; its fake credentials unless the environment
     names an access key (as the stand-in's ``marketplace_subscribers`` knob may, to play a deployer)."""
     path = path or DEFAULT_ENDPOINTS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist: start the local stack with `make local` first") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    url = data.get("bedrock_endpoint_url") if isinstance(data, dict) else None
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist: start the local stack with `make local` first")
+    data = read_endpoints_file(path)
+    url = data.get("bedrock_endpoint_url")
     if not isinstance(url, str) or not url:
         raise ConfigError(f"{path} names no bedrock_endpoint_url: restart the local stack with `make local`")
-    credentials = (str(data.get("aws_access_key_id") or ""), str(data.get("aws_secret_access_key") or ""))
+    credentials = endpoints_file_credentials(data)
     if env.get("AWS_ACCESS_KEY_ID", "").strip() and env.get("AWS_SECRET_ACCESS_KEY", "").strip():
         credentials = (env["AWS_ACCESS_KEY_ID"].strip(), env["AWS_SECRET_ACCESS_KEY"].strip())
-    return Endpoint(url=url, credentials=credentials if all(credentials) else LOCAL_CREDENTIALS, source=f"{path}")
+    return Endpoint(url=url, credentials=credentials, source=f"{path}")
 
 
 def load_catalog() -> dict[str, Any]:
@@ -215,15 +218,17 @@ def preflight(
     session: Any = None,
     today: date | None = None,
     endpoint: Endpoint | None = None,
+    catalog: Mapping[str, Any] | None = None,
 ) -> Iterator[Check]:
-    """The checks, one after the other; a failed check ends the run (the next ones would only repeat it)."""
-    catalog = load_catalog()
+    """The checks, one after the other; a failed check ends the run (the next ones would only repeat it).
+    ``catalog`` is the shipped one (``load_catalog()``) unless given."""
+    catalog = catalog if catalog is not None else load_catalog()
     endpoint = endpoint or Endpoint()
     session = session or endpoint.session(target.region)
     day = today or datetime.now(UTC).date()
 
     def client(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint.url, config=CLIENT_CONFIG)
+        return make_client(session, service, endpoint_url=endpoint.url)
 
     subscription = _Subscription()
     steps: list[Callable[[], Check | None]] = [

@@ -58,6 +58,11 @@ def save_images(
     return failed
 
 
+def not_downloaded(failed: Sequence[str], total: int) -> str:
+    """What a PartialFailure says of the images ``save_images`` could not download (``failed``: where each is kept)."""
+    return f"{len(failed)} of {total} images could not be downloaded; they are still in the bucket: {', '.join(failed)}"
+
+
 def where_kept(*candidates: object) -> str:
     """The first candidate that is text (an S3 URI, a key), as one printable line; '?' when none is."""
     where = next((value for value in candidates if isinstance(value, str) and value), None)

@@ -28,6 +28,7 @@ from imagegen_cli.aws import AwsClients
 from imagegen_cli.config import Settings
 from imagegen_cli.errors import ApiError, CheckFailed, ExitCode
 from imagegen_cli.option_types import positive_number
+from imagegen_cli.status import queue_depth
 
 NEEDS = ("api_url", "queue_url", "dlq_url", "bucket", "image_prefix")
 WANTS = ("api_key",)
@@ -87,14 +88,11 @@ def _http(settings: Settings, timeout: float) -> Step:
         answer = api.generate({"prompt": PROMPT})
     except ApiError as error:
         return Step(name, False, f"HTTP {error.status} {error.code}: {error.message}")
-    images = answer["images"]
-    if not images:
-        return Step(name, False, "the answer lists no image")
-    image = images[0]
+    image = answer["images"][0]  # api.generate checked that there are 1 to 5, each with a text URL
     with tempfile.TemporaryDirectory(prefix="imagegen-smoke-") as folder:
         path = Path(folder) / "image.png"
         try:
-            size = download(str(image.get("url", "")), path, timeout=timeout)
+            size = download(image["url"], path, timeout=timeout)
         except ApiError as error:
             return Step(name, False, f"the image's presigned URL failed: {error.code}: {error.message}")
         dimensions = png_dimensions(path.read_bytes())
@@ -139,12 +137,7 @@ def _no_new_dead_letters(aws: AwsClients, settings: Settings, before: int) -> St
 
 
 def _dead_letters(aws: AwsClients, settings: Settings) -> int:
-    attributes = aws.sqs.get_queue_attributes(
-        QueueUrl=str(settings.dlq_url),
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    visible = int(attributes.get("ApproximateNumberOfMessages", "0"))
-    return visible + int(attributes.get("ApproximateNumberOfMessagesNotVisible", "0"))
+    return queue_depth(aws.sqs, str(settings.dlq_url)).failed
 
 
 def _first_key(aws: AwsClients, bucket: str, prefix: str) -> str | None:

@@ -45,6 +45,11 @@ class QueueDepth:
     in_flight: int
     delayed: int
 
+    @property
+    def failed(self) -> int:
+        """For a dead-letter queue, its failed messages: the visible ones and those in flight."""
+        return self.visible + self.in_flight
+
 
 @dataclass(frozen=True)
 class StoredImage:
@@ -206,7 +211,7 @@ def _print_status(
     if dlq is None:
         print("dlq       unknown: no dead-letter queue URL (--dlq-url or IMAGEGEN_DLQ_URL)")
     else:
-        failed = dlq.visible + dlq.in_flight
+        failed = dlq.failed
         print(f"dlq       {failed} failed message{'s' if failed != 1 else ''}   {one_line(dlq.url, 500)}")
     if show_letters and letters:
         for letter in letters:

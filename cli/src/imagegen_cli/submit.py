@@ -25,6 +25,7 @@ from imagegen_cli.config import Settings
 from imagegen_cli.console import one_line
 from imagegen_cli.errors import AwsError, ConfigError, ExitCode, NetworkError, PartialFailure
 from imagegen_cli.generation_options import add_generation_options, prompt_text, request_fields
+from imagegen_cli.job import say_queued
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         answer = sqs.send_message(QueueUrl=settings.queue_url, MessageBody=body)
         job_id = one_line(answer_field(answer, "MessageId", str, "SQS SendMessage"), 100)
         print(job_id)
-        print(f"queued job {job_id}; `imagegen job {job_id} --wait --out DIR` waits for it", file=sys.stderr)
+        say_queued(job_id)
         return ExitCode.OK
     lines = read_prompt_lines(_read_text(args.file))
     if not lines:
